@@ -1,0 +1,171 @@
+"""The `showbiz` command line: a Flask CLI group over the same domain functions as the web."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+def _fail(message: str) -> None:
+    """Stop with a one-line message and a non-zero exit."""
+    raise click.ClickException(message)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """showbiz: podcast publishing for news-driven shows."""
+
+
+def register(app: Flask) -> None:
+    """Add showbiz's commands to the app's CLI."""
+    for command in (init, demo, user, show, episode, serve):
+        app.cli.add_command(command)
+
+
+@click.command()
+@with_appcontext
+def init() -> None:
+    """Create or upgrade the database (safe to run again)."""
+    from .context import media_store
+    from .migrate import upgrade
+
+    upgrade()
+    removed = media_store().remove_orphans()
+    click.echo("Database is up to date." + (f" Removed {removed} unfinished uploads."
+                                             if removed else ""))
+
+
+@click.command()
+@with_appcontext
+def demo() -> None:
+    """Load the demo show, Conflicts of Interest (safe to run again)."""
+    from .demo import load_demo
+
+    for line in load_demo():
+        click.echo(line)
+
+
+@click.group(cls=AppGroup)
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="May manage every show.")
+@click.option("--name", default="", help="Display name.")
+def user_add(email: str, admin: bool, name: str) -> None:
+    """Add a user; the password comes from SHOWBIZ_PASSWORD or a prompt."""
+    from .db import transaction
+    from .users import create_user
+
+    password = os.environ.get("SHOWBIZ_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            _fail("Set SHOWBIZ_PASSWORD or run in a terminal to type the password.")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _refusals(), transaction():
+        created = create_user(email, password, name=name, is_admin=admin)
+    click.echo(f"Added {'admin ' if admin else ''}user {created.email}.")
+
+
+@click.group(cls=AppGroup)
+def show() -> None:
+    """Manage shows."""
+
+
+@show.command("add")
+@click.argument("slug")
+@click.option("--title", required=True, help="The show's title.")
+@click.option("--owner", "owner_email", help="E-mail of the user who owns the show.")
+def show_add(slug: str, title: str, owner_email: str | None) -> None:
+    """Add a show."""
+    from .db import transaction
+    from .shows import create_show
+    from .users import user_by_email
+
+    with _refusals(), transaction():
+        owner = None
+        if owner_email:
+            owner = user_by_email(owner_email)
+            if owner is None:
+                _fail(f"No user has the e-mail {owner_email}; add one with `showbiz user add`.")
+        created = create_show(slug, title, owner=owner)
+    click.echo(f"Added show {created.slug}.")
+
+
+@click.group(cls=AppGroup)
+def episode() -> None:
+    """Manage episodes."""
+
+
+@episode.command("add")
+@click.argument("show_slug")
+@click.argument("audio_file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--title", default="", help="Title (default: the file's title tag).")
+@click.option("--note", "notes", multiple=True, metavar="URL[@MM:SS]",
+              help="An article discussed, optionally at a time. Repeatable.")
+@click.option("--host", "hosts", multiple=True, metavar="NAME", help="A host. Repeatable.")
+@click.option("--guest", "guests", multiple=True, metavar="NAME", help="A guest. Repeatable.")
+@click.option("--publish", is_flag=True, help="Publish now (default: draft).")
+def episode_add(show_slug, audio_file, title, notes, hosts, guests, publish) -> None:
+    """Add an episode from an audio file and print its public address."""
+    from .episodes import NewEpisode, create_episode
+    from .models import utcnow
+    from .shows import show_by_slug
+    from .web import absolute_url
+
+    target = show_by_slug(show_slug)
+    if target is None:
+        _fail(f"There is no show with the slug {show_slug!r}.")
+    details = NewEpisode(title=title, notes=[_parse_note(n) for n in notes], hosts=list(hosts),
+                         guests=list(guests), publish_at=utcnow() if publish else None)
+    with _refusals(), open(audio_file, "rb") as stream:
+        created = create_episode(target, stream, os.path.basename(audio_file), details)
+    click.echo(absolute_url("public.episode", slug=target.slug, episode_slug=created.slug))
+
+
+def _parse_note(value: str) -> tuple[str, int | None]:
+    """URL@12:34 -> (URL, 754)."""
+    from .timecodes import parse_timecode
+
+    match = re.fullmatch(r"(.+?)@(\d+(?::\d{1,2}){0,2})", value)
+    if not match:
+        return value, None
+    return match.group(1), parse_timecode(match.group(2))
+
+
+class _refusals:
+    """Turn the domain's refusals into one-line CLI errors."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, _tb):
+        from .audio import AudioError
+        from .storage import StorageError
+        from .text import InvalidInput
+
+        if isinstance(error, (InvalidInput, AudioError, StorageError)):
+            raise click.ClickException(str(error) or type(error).__name__) from None
+        return False
+
+
+@click.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
+              show_default="5000")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: 2 × cores + 1, at most 8).")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the app with gunicorn (production)."""
+    from .server import run_gunicorn
+
+    run_gunicorn(host, port, workers, threads)

@@ -1,0 +1,70 @@
+"""The database handle and the engine settings that keep SQLite safe under concurrency."""
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
+
+# Stable constraint names, so Alembic can alter them on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+
+_writing = contextvars.ContextVar("writing", default=False)
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def _is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every new SQLite connection."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # Let SQLAlchemy emit BEGIN itself, so write transactions can be IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """Start SQLite transactions; writes take the write lock up front to avoid upgrade deadlocks."""
+    if _is_sqlite(conn.engine):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run a block as one write transaction: committed on success, rolled back on error."""
+    session = db.session()
+    if session.in_transaction():
+        # End the read snapshot: upgrading it to a write is what makes SQLite say "locked".
+        session.commit()
+    token = _writing.set(True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        _writing.reset(token)

@@ -1,0 +1,70 @@
+"""What the listener pages show, loaded in a fixed number of queries whatever the show's size."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from .db import db
+from .models import Article, Credit, Episode, Person, Show, ShowNote, published_episodes
+from .people import episode_cast
+
+
+def show_page(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]:
+    """One page of a show's published episodes, and how many there are."""
+    query = published_episodes(show.id).limit(per_page).offset((page - 1) * per_page)
+    episodes = list(db.session.scalars(query))
+    total = db.session.scalar(select(func.count()).select_from(
+        published_episodes(show.id).order_by(None).subquery()))
+    return episodes, total
+
+
+def show_cast(show: Show) -> list[Credit]:
+    """The show's default cast, with their people."""
+    return list(db.session.scalars(select(Credit).where(Credit.show_id == show.id)
+                                   .options(selectinload(Credit.person))
+                                   .order_by(Credit.position)))
+
+
+def episode_detail(episode: Episode) -> tuple[list[ShowNote], list[Credit]]:
+    """An episode's show notes (with articles and authors) and the credits that apply to it."""
+    notes = list(db.session.scalars(
+        select(ShowNote).where(ShowNote.episode_id == episode.id)
+        .options(selectinload(ShowNote.article).selectinload(Article.author))
+        .order_by(ShowNote.position)))
+    db.session.scalars(select(Credit).where(
+        (Credit.episode_id == episode.id) | (Credit.show_id == episode.show_id))
+        .options(selectinload(Credit.person))).all()
+    return notes, episode_cast(episode)
+
+
+def article_citations(article: Article) -> list[ShowNote]:
+    """The published episodes citing an article, newest first, with their shows."""
+    visible = published_episodes().with_only_columns(Episode.id).order_by(None)
+    return list(db.session.scalars(
+        select(ShowNote).join(Episode).where(ShowNote.article_id == article.id,
+                                             Episode.id.in_(visible))
+        .options(selectinload(ShowNote.episode).selectinload(Episode.show))
+        .order_by(Episode.published_at.desc())))
+
+
+def person_detail(person: Person) -> dict:
+    """A person's published episodes by role and the articles they wrote."""
+    visible = published_episodes().with_only_columns(Episode.id).order_by(None)
+    credits = db.session.scalars(select(Credit).where(Credit.person_id == person.id)
+                                 .options(selectinload(Credit.show),
+                                          selectinload(Credit.episode)
+                                          .selectinload(Episode.show))).all()
+    show_roles = {c.show_id: c.role for c in credits if c.show_id and not c.excluded}
+    episode_roles: dict[int, str] = {c.episode_id: c.role for c in credits
+                                     if c.episode_id and not c.excluded}
+    excluded = {c.episode_id for c in credits if c.episode_id and c.excluded}
+    episodes = db.session.scalars(
+        select(Episode).where(Episode.id.in_(visible),
+                              Episode.show_id.in_(show_roles) | Episode.id.in_(episode_roles),
+                              Episode.id.not_in(excluded))
+        .options(selectinload(Episode.show)).order_by(Episode.published_at.desc())).all()
+    articles = db.session.scalars(select(Article).where(Article.author_id == person.id)
+                                  .order_by(Article.published_on.desc())).all()
+    return {"shows": [c.show for c in credits if c.show_id and not c.excluded],
+            "episodes": [(e, episode_roles.get(e.id) or show_roles[e.show_id]) for e in episodes],
+            "articles": articles}

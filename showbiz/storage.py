@@ -1,0 +1,208 @@
+"""Media store: the only code that touches paths under the media folder."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from stat import S_ISREG
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+INCOMING = ".incoming"
+# Segments start with a letter or digit, so ".incoming", ".." and "" never match.
+_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_KEY_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,7}}")
+_SUFFIX_RE = re.compile(r"(?:\.[A-Za-z0-9]{1,16})?")
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+class StorageError(Exception):
+    """Something went wrong in the media store."""
+
+
+class TooLarge(StorageError):
+    """More than max_bytes arrived."""
+
+
+class DiskFull(StorageError):
+    """The disk or quota filled up while writing (HTTP 507)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Stat of a stored object."""
+
+    key: str
+    size_bytes: int
+    mtime: float
+
+
+def validate_key(key: str) -> str:
+    """Return key if it is a safe relative store key, else raise StorageError."""
+    if not isinstance(key, str) or ".." in key or not _KEY_RE.fullmatch(key):
+        raise StorageError(f"invalid store key: {key!r}")
+    return key
+
+
+def _check_name_parts(prefix: str, suffix: str) -> None:
+    validate_key(prefix)
+    if not isinstance(suffix, str) or not _SUFFIX_RE.fullmatch(suffix):
+        raise StorageError(f"invalid suffix: {suffix!r}")
+
+
+@contextmanager
+def _disk_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        if e.errno in _FULL_ERRNOS:
+            raise DiskFull(str(e)) from e
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Incoming:
+    """A temp file being received; keep() moves it into the store."""
+
+    def __init__(self, store: LocalStore, path: Path) -> None:
+        self._store = store
+        self.path = path
+        self.size_bytes = 0
+        self.sha256 = ""
+        self.kept_key: str | None = None
+
+    def keep(self, *, prefix: str, suffix: str) -> str:
+        """Atomically move the received file to a new generated key and return it."""
+        if self.kept_key is not None:
+            raise StorageError("incoming file already kept")
+        _check_name_parts(prefix, suffix)
+        key = f"{prefix}/{uuid.uuid4().hex}{suffix}"
+        dest = self._store.local_path(key)
+        with _disk_errors():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path, dest)
+            self.kept_key, self.path = key, dest
+            _fsync_dir(dest.parent)
+        return key
+
+
+class LocalStore:
+    """Objects stored as files under a local root folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _new_temp(self) -> tuple[Path, int]:
+        tmp_dir = self.root / INCOMING
+        with _disk_errors():
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            path = tmp_dir / f"{secrets.token_hex(16)}.part"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return path, os.open(path, flags, 0o644)
+
+    @contextmanager
+    def incoming(self, stream: BinaryIO, *, max_bytes: int) -> Iterator[Incoming]:
+        """Receive stream into a temp file; on error in the block remove it and any kept file."""
+        path, fd = self._new_temp()
+        inc = Incoming(self, path)
+        try:
+            digest = hashlib.sha256()
+            with open(fd, "wb", buffering=0) as out:
+                while chunk := stream.read(CHUNK):
+                    inc.size_bytes += len(chunk)
+                    if inc.size_bytes > max_bytes:
+                        raise TooLarge(f"upload exceeds {max_bytes} bytes")
+                    digest.update(chunk)
+                    with _disk_errors():
+                        view = memoryview(chunk)
+                        while view:  # raw writes may be partial
+                            view = view[out.write(view) :]
+                with _disk_errors():
+                    os.fsync(out.fileno())
+            inc.sha256 = digest.hexdigest()
+            yield inc
+        except BaseException:
+            if inc.kept_key is not None:
+                self.delete(inc.kept_key)
+            raise
+        finally:
+            path.unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> Path:
+        """Filesystem path of key, for X-Accel-Redirect or sendfile only."""
+        return self.root / validate_key(key)
+
+    def open(self, key: str) -> BinaryIO:
+        """Open a stored object for binary reading (FileNotFoundError if missing)."""
+        return open(self.local_path(key), "rb")
+
+    def stat(self, key: str) -> Stored:
+        """Size and mtime of a stored object (FileNotFoundError if missing)."""
+        st = self.local_path(key).stat()
+        if not S_ISREG(st.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "not a stored object", key)
+        return Stored(key=key, size_bytes=st.st_size, mtime=st.st_mtime)
+
+    def delete(self, key: str) -> None:
+        """Delete a stored object; a missing one is fine."""
+        self.local_path(key).unlink(missing_ok=True)
+
+    def put_bytes(self, data: bytes, *, prefix: str, suffix: str) -> str:
+        """Atomically store a small object under a new generated key and return it."""
+        _check_name_parts(prefix, suffix)
+        path, fd = self._new_temp()
+        inc = Incoming(self, path)
+        try:
+            with _disk_errors(), open(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            return inc.keep(prefix=prefix, suffix=suffix)
+        except BaseException:
+            if inc.kept_key is not None:
+                self.delete(inc.kept_key)
+            raise
+        finally:
+            path.unlink(missing_ok=True)
+
+    def remove_orphans(self, *, older_than: float = 3600.0) -> int:
+        """Delete temp files left by a crash, if older than older_than seconds; return the count."""
+        # The age limit spares uploads still running in other workers.
+        cutoff = time.time() - older_than
+        removed = 0
+        try:
+            entries = list(os.scandir(self.root / INCOMING))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+
+def open_store(config: Mapping) -> LocalStore:
+    """The media store configured by config["MEDIA_DIR"]."""
+    media_dir = config.get("MEDIA_DIR")
+    if not media_dir:
+        raise StorageError("MEDIA_DIR is not configured")
+    return LocalStore(media_dir)

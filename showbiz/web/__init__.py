@@ -1,0 +1,63 @@
+"""The web interfaces: listener pages, the hosts' studio, sign-in, media."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..text import InvalidInput
+from ..timecodes import format_timecode
+
+
+def register(app: Flask) -> None:
+    """Attach the blueprints, error pages and template helpers."""
+    from . import auth, media, public, studio
+
+    for module in (public, studio, auth, media):
+        app.register_blueprint(module.bp)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(InvalidInput, _invalid_input)
+    app.register_error_handler(HTTPException, _http_error)
+    app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.globals["absolute_url"] = absolute_url
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute address on the configured base URL (for feeds, sharing and media)."""
+    # Built without the request, so the CLI and feed renders get the same addresses as pages.
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path
+
+
+def format_duration(seconds: float | None) -> str:
+    """1:02:03 or 12:34 (empty when unknown)."""
+    return "" if seconds is None else format_timecode(round(seconds))
+
+
+def format_when(value: datetime | None) -> str:
+    """A date for people: 26 Dec 2023."""
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def _csrf_error(error: CSRFError):
+    message = "This form has expired or did not come from this site. Go back, reload and try again."
+    return render_template("error.html", code=400, title="Form expired", message=message), 400
+
+
+def _invalid_input(error: InvalidInput):
+    return render_template("error.html", code=400, title="Not accepted", message=str(error)), 400
+
+
+def _http_error(error: HTTPException):
+    titles = {404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many attempts"}
+    response = error.get_response()
+    if error.code and error.code < 400:
+        return response
+    body = render_template("error.html", code=error.code, title=titles.get(error.code, error.name),
+                           message=error.description)
+    response.set_data(body)
+    response.content_type = "text/html; charset=utf-8"
+    return response

@@ -1,0 +1,183 @@
+"""Media responses with ranges and validators, sent by the server's sendfile."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from typing import BinaryIO
+from urllib.parse import quote
+
+from werkzeug import Request, Response
+from werkzeug.http import http_date, parse_date
+from werkzeug.wsgi import wrap_file
+
+BLOCK = 256 * 1024
+_SPEC_RE = re.compile(r"\s*(?:([0-9]+)-([0-9]*)|-([0-9]+))\s*")
+
+
+class _Slice:
+    """File view over [start, end) that WSGI file wrappers read or sendfile.
+
+    gunicorn sendfiles from the fd's current offset for Content-Length bytes;
+    servers without sendfile iterate read(), which must stop at the range end.
+    """
+
+    def __init__(self, fileobj: BinaryIO, start: int, end: int) -> None:
+        self._f, self._pos, self._end = fileobj, start, end
+        try:
+            self._fd: int | None = fileobj.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None
+        self.seek(start)
+
+    def fileno(self) -> int:
+        if self._fd is None:
+            raise io.UnsupportedOperation("fileno")
+        return self._fd
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        # Absolute file offsets: socket.sendfile's fallback seeks to them.
+        if whence != os.SEEK_SET:
+            raise io.UnsupportedOperation("only absolute seeks")
+        self._pos = pos
+        if self._fd is not None:
+            # Bypass any read buffer so the fd offset really is pos.
+            os.lseek(self._fd, pos, os.SEEK_SET)
+        else:
+            self._f.seek(pos)
+        return pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._end - self._pos
+        n = left if size is None or size < 0 else min(size, left)
+        if n <= 0:
+            return b""
+        data = os.pread(self._fd, n, self._pos) if self._fd is not None else self._f.read(n)
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end) if one range is satisfiable, "416" if none, "all" if several; None: ignore."""
+    unit, eq, spec = header.partition("=")
+    if not eq or unit.strip().lower() != "bytes":
+        return None
+    ranges = []
+    for part in spec.split(","):
+        m = _SPEC_RE.fullmatch(part)
+        if not m:
+            return None  # a syntax error voids the whole header (RFC 9110 14.2)
+        first, last, suffix = m.groups()
+        if suffix is not None:
+            n = int(suffix)
+            ranges.append((max(size - n, 0), size) if n else None)
+        elif last and int(last) < int(first):
+            return None
+        else:
+            start = int(first)
+            end = min(int(last) + 1, size) if last else size
+            ranges.append((start, end) if start < size else None)
+    good = [r for r in ranges if r is not None]
+    if not good:
+        return "416"
+    return good[0] if len(good) == 1 else "all"
+
+
+def _if_range_matches(value: str, etag: str, mtime: int) -> bool:
+    # Strong comparison only: a weak ETag or a different date means "send it all".
+    value = value.strip()
+    if value.startswith('"'):
+        return value == etag
+    date = parse_date(value)
+    return date is not None and int(date.timestamp()) == mtime
+
+
+def _not_modified(request: Request, etag: str, mtime: int) -> bool:
+    if "If-None-Match" in request.headers:
+        return request.if_none_match.contains_weak(etag.strip('"'))
+    since = request.if_modified_since
+    return since is not None and mtime <= since.timestamp()
+
+
+def _plan(request: Request, headers: dict, size: int, mtime: int) -> tuple[int, int, int]:
+    """Status and byte span [start, end) to send; fills in the matching headers."""
+    if request.method not in ("GET", "HEAD"):
+        headers["Allow"] = "GET, HEAD"
+        return 405, 0, 0
+    etag = headers["ETag"]
+    if _not_modified(request, etag, mtime):
+        return 304, 0, 0
+    status, start, end = 200, 0, size
+    range_header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    # RFC 9110 14.2: ranges are defined for GET only, so HEAD describes the whole.
+    if (
+        range_header
+        and request.method == "GET"
+        and size > 0
+        and (if_range is None or _if_range_matches(if_range, etag, mtime))
+    ):
+        picked = _parse_range(range_header, size)
+        if picked == "416":
+            headers["Content-Range"] = f"bytes */{size}"
+            status, end = 416, 0
+        elif isinstance(picked, tuple):
+            (start, end), status = picked, 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    headers["Content-Length"] = str(end - start)
+    return status, start, end
+
+
+def file_response(
+    request: Request,
+    fileobj: BinaryIO,
+    *,
+    size: int,
+    mtime: float,
+    mime_type: str,
+    etag: str,
+) -> Response:
+    """Answer GET/HEAD for an open media file with ranges, validators and sendfile."""
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag if etag.startswith('"') else f'"{etag}"',
+        "Last-Modified": http_date(int(mtime)),
+        "X-Content-Type-Options": "nosniff",
+    }
+    try:
+        status, start, end = _plan(request, headers, size, int(mtime))
+        if request.method != "GET" or status not in (200, 206) or start == end:
+            fileobj.close()
+            return Response(status=status, headers=headers, content_type=mime_type)
+        # Closing the response closes the wrapper, the slice and so fileobj.
+        body = wrap_file(request.environ, _Slice(fileobj, start, end), BLOCK)
+    except BaseException:
+        fileobj.close()
+        raise
+    return Response(
+        body, status=status, headers=headers, content_type=mime_type, direct_passthrough=True
+    )
+
+
+def accel_redirect_response(
+    internal_uri: str, *, mime_type: str, cache_control: str | None = None
+) -> Response:
+    """Headers-only response telling nginx to serve internal_uri itself (X-Accel-Redirect).
+
+    nginx then does ranges, ETag and Last-Modified from the file; it keeps
+    Content-Type and Cache-Control from this response, so nosniff belongs in
+    the nginx location (add_header X-Content-Type-Options nosniff).
+    """
+    if not internal_uri.startswith("/") or "\\" in internal_uri:
+        raise ValueError(f"internal URI must be an absolute path: {internal_uri!r}")
+    headers = {"X-Accel-Redirect": quote(internal_uri, safe="/"), "Content-Length": "0"}
+    if cache_control:
+        headers["Cache-Control"] = cache_control
+    return Response(status=200, headers=headers, content_type=mime_type)

@@ -1,0 +1,149 @@
+"""The hosts' studio: their shows, show settings, episodes."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audio, episodes, shows
+from ..db import db, transaction
+from ..models import Episode, Show
+from ..storage import DiskFull, TooLarge
+from ..text import InvalidInput
+from .auth import login_required
+
+bp = Blueprint("studio", __name__, url_prefix="/studio")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every studio page needs a signed-in user."""
+
+
+def _managed_show(slug: str) -> Show:
+    """The show if the user may change it; 404 otherwise, so others' shows are not revealed."""
+    show = shows.show_by_slug(slug)
+    if show is None or shows.role_of(g.user, show) is None:
+        abort(404)
+    return show
+
+
+def _managed_episode(slug: str, episode_id: int) -> Episode:
+    show = _managed_show(slug)
+    episode = db.session.get(Episode, episode_id)
+    if episode is None or episode.show_id != show.id:
+        abort(404)
+    return episode
+
+
+@bp.get("/")
+def dashboard():
+    """The user's shows and their episodes, newest first."""
+    return render_template("studio/dashboard.html", shows=shows.manageable_shows(g.user))
+
+
+@bp.route("/shows/new", methods=["GET", "POST"])
+def new_show():
+    """Create a show; its creator becomes its owner."""
+    form = request.form
+    if request.method == "POST":
+        try:
+            with transaction():
+                show = shows.create_show(form.get("slug", ""), form.get("title", ""),
+                                         owner=g.user)
+            flash(f"“{show.title}” is ready. Fill in its settings, then add episodes.")
+            return redirect(url_for("studio.show_settings", slug=show.slug))
+        except InvalidInput as error:
+            return render_template("studio/show_new.html", form=form, error=error), 400
+    return render_template("studio/show_new.html", form=form, error=None)
+
+
+@bp.route("/shows/<slug>/", methods=["GET", "POST"])
+def show_settings(slug: str):
+    """Edit what the show page and the feed say about the show."""
+    show = _managed_show(slug)
+    if request.method == "POST":
+        data = {field: request.form.get(field, "") for field in shows.EDITABLE}
+        data["explicit"] = "explicit" in request.form
+        try:
+            with transaction():
+                shows.apply_settings(show, data)
+            flash("Settings saved.")
+            return redirect(url_for("studio.show_settings", slug=slug))
+        except InvalidInput as error:
+            db.session.rollback()
+            return render_template("studio/show_settings.html", show=show, form=request.form,
+                                   error=error), 400
+    return render_template("studio/show_settings.html", show=show, form=None, error=None)
+
+
+@bp.route("/shows/<slug>/episodes/new", methods=["GET", "POST"])
+def new_episode(slug: str):
+    """Upload an audio file to make a new draft episode."""
+    show = _managed_show(slug)
+    if request.method == "GET":
+        return render_template("studio/episode_new.html", show=show, form={}, error=None)
+    upload = request.files.get("audio")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose an audio file to upload.", "audio")
+        details = episodes.NewEpisode(title=request.form.get("title", ""))
+        episode = episodes.create_episode(show, upload.stream, upload.filename, details)
+    except (InvalidInput, audio.AudioError, TooLarge, DiskFull) as error:
+        status = _upload_status(error)
+        return render_template("studio/episode_new.html", show=show, form=request.form,
+                               error=_field_error(error, "audio")), status
+    flash(f"Uploaded “{episode.title}” ({episode.audio_mime}). Add show notes, then publish.")
+    return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
+
+
+def _upload_status(error: Exception) -> int:
+    if isinstance(error, TooLarge):
+        return 413
+    if isinstance(error, DiskFull):
+        return 507
+    return getattr(error, "status", 400)
+
+
+def _field_error(error: Exception, field: str) -> InvalidInput:
+    if isinstance(error, InvalidInput):
+        return error
+    if isinstance(error, TooLarge):
+        return InvalidInput("The file is larger than this server accepts.", field)
+    if isinstance(error, DiskFull):
+        return InvalidInput("The server's disk is full; nothing was saved.", field)
+    return InvalidInput(str(error), field)
+
+
+@bp.route("/shows/<slug>/episodes/<int:episode_id>/", methods=["GET", "POST"])
+def edit_episode(slug: str, episode_id: int):
+    """Edit an episode's text, and publish or unpublish it."""
+    episode = _managed_episode(slug, episode_id)
+    if request.method == "GET":
+        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                               error=None, form=None)
+    try:
+        with transaction():
+            if request.form.get("version", type=int) != episode.version:
+                raise StaleDataError()
+            episodes.apply_edits(episode, request.form)
+        flash("Episode saved.")
+    except InvalidInput as error:
+        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                               error=error, form=request.form), 400
+    except StaleDataError:
+        db.session.rollback()
+        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                               error=InvalidInput("Someone saved this episode after you opened "
+                                                  "it. Reload to see their changes.", None),
+                               form=request.form), 409
+    return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
+
+
+@bp.post("/shows/<slug>/episodes/<int:episode_id>/delete")
+def delete_episode(slug: str, episode_id: int):
+    """Delete an episode and its audio."""
+    episode = _managed_episode(slug, episode_id)
+    episodes.delete_episode(episode)
+    flash("Episode deleted.")
+    return redirect(url_for("studio.dashboard"))

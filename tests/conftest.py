@@ -1,0 +1,116 @@
+"""Fixtures: an app on a temporary instance with a real database and media folder."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from showbiz import create_app
+from showbiz.db import db, transaction
+
+DATA = Path(__file__).parent / "data"
+PASSWORD = "correct horse battery staple"
+
+
+def _database_url(tmp_path: Path) -> str:
+    """SQLite in the test's folder, or a fresh schema on SHOWBIZ_TEST_DATABASE_URL (PostgreSQL)."""
+    url = os.environ.get("SHOWBIZ_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'instance' / 'showbiz.sqlite'}"
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """Settings of a throwaway instance."""
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "media").mkdir()
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": _database_url(tmp_path),
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "BASE_URL": "http://podcasts.test",
+        "SECRET_KEY": "test-" + tmp_path.name,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """The app with its database created by the migrations."""
+    from showbiz.migrate import upgrade
+
+    app = create_app(app_config)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for calling domain functions directly."""
+    with app.app_context():
+        yield
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a form the way a browser would."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def make_user(app, email="host@example.com", *, admin=False, password=PASSWORD):
+    """Add a user and return its id."""
+    from showbiz.users import create_user
+
+    with app.app_context(), transaction():
+        return create_user(email, password, is_admin=admin).id
+
+
+def make_show(app, slug="news-hour", *, title="The News Hour", owner_email=None, **fields):
+    """Add a show (owned by `owner_email` if given) and return its id."""
+    from showbiz.shows import create_show
+    from showbiz.users import user_by_email
+
+    with app.app_context(), transaction():
+        owner = user_by_email(owner_email) if owner_email else None
+        return create_show(slug, title, owner=owner, **fields).id
+
+
+def make_episode(app, show_id, audio="cbr.mp3", *, title="An episode", publish=True, **details):
+    """Add an episode from a real audio file in tests/data and return its id."""
+    from showbiz.episodes import NewEpisode, create_episode
+    from showbiz.models import Show, utcnow
+
+    with app.app_context(), (DATA / audio).open("rb") as stream:
+        show = db.session.get(Show, show_id)
+        new = NewEpisode(title=title, publish_at=utcnow() if publish else None, **details)
+        return create_episode(show, stream, audio, new).id
+
+
+def login(client, email="host@example.com", password=PASSWORD, next_url=""):
+    """Sign in through the form, with its CSRF token."""
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": token, "next": next_url})

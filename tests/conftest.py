@@ -44,17 +44,30 @@ def app_config(tmp_path):
 
 
 @pytest.fixture
-def app(app_config):
-    """The app with its database created by the migrations."""
+def make_app():
+    """Build apps with the migrations applied; their connections are closed at the end."""
     from showbiz.migrate import upgrade
 
-    app = create_app(app_config)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    apps = []
+
+    def build(config):
+        app = create_app(config)
+        with app.app_context():
+            upgrade()
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app, app_config):
+    """The app with its database created by the migrations."""
+    return make_app(app_config)
 
 
 @pytest.fixture

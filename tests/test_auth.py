@@ -115,13 +115,8 @@ def test_cookie_flags(app, client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_cookie_is_secure_when_base_url_is_https(app_config):
-    from showbiz import create_app
-    from showbiz.migrate import upgrade
-
-    app = create_app({**app_config, "BASE_URL": "https://podcasts.example"})
-    with app.app_context():
-        upgrade()
+def test_cookie_is_secure_when_base_url_is_https(make_app, app_config):
+    app = make_app({**app_config, "BASE_URL": "https://podcasts.example"})
     make_user(app)
     cookie = login(app.test_client()).headers["Set-Cookie"]
     assert "Secure" in cookie

@@ -1,7 +1,6 @@
 """The schema comes from the migrations, matches the models, and SQLite takes concurrent writes."""
 import threading
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -25,9 +24,9 @@ def test_init_is_idempotent(app):
     assert version is not None
 
 
-def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("SQLite settings apply to SQLite only")
+def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(make_app, app_config, tmp_path):
+    # Always on SQLite, even when the suite runs on PostgreSQL: these are SQLite's settings.
+    app = make_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'own.sqlite'}"})
     with app.app_context():
         pragma = lambda name: db.session.execute(db.text(f"PRAGMA {name}")).scalar()  # noqa: E731
         assert pragma("journal_mode") == "wal"

@@ -71,16 +71,18 @@ def _ensure_admin() -> list[str]:
     from flask import current_app
 
     login_file = Path(current_app.instance_path) / LOGIN_FILE
+    database = current_app.config["DATABASE_URL"]
     if db.session.query(User.id).filter_by(email=ADMIN_EMAIL).first() is None:
         password = secrets.token_urlsafe(12)
         with transaction():
             create_user(ADMIN_EMAIL, password, name="Demo admin", is_admin=True)
         login_file.touch(mode=0o600)
-        login_file.write_text(f"{ADMIN_EMAIL}\n{password}\n")
-    if not login_file.exists():
-        return []
-    email, password = login_file.read_text().split()[:2]
-    return [f"Sign in at /login as {email} with the password {password}"]
+        login_file.write_text(f"{database}\n{ADMIN_EMAIL}\n{password}\n")
+    saved = login_file.read_text().splitlines() if login_file.exists() else []
+    if saved[:2] != [database, ADMIN_EMAIL]:  # written for another database
+        return [f"Sign in at /login as {ADMIN_EMAIL} with the password printed when this "
+                "database got its demo."]
+    return [f"Sign in at /login as {ADMIN_EMAIL} with the password {saved[2]}"]
 
 
 def _create_show_and_cast() -> None:

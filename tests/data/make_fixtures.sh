@@ -28,7 +28,7 @@
 #                    tracknumber=1 date="2022"
 # opus.opus          Ogg Opus (opusenc --bitrate 16), 4.0 s tone, 48000 Hz output, mono;
 #                                           title="Opus Tone" artist="Showbiz Fixtures"; PNG picture (METADATA_BLOCK_PICTURE)
-# flac.flac          FLAC, 2.0 s tone, 16000 Hz, mono, 16 bit; title="FLAC Tone"; JPEG front-cover picture
+# flac.flac          FLAC (-8, no padding), 2.0 s tone, 16000 Hz, mono, 16 bit; title="FLAC Tone"; JPEG front-cover picture
 # wav.wav            WAV PCM 16 bit, 1.0 s tone, 8000 Hz, mono (no tags)
 # chapters.mp3       MP3 CBR 24 kbps without Info header, 12.0 s tone, 22050 Hz, mono; title="Chapters MP3"; APIC front cover = cover.jpg;
 #                    CTOC(toc, top-level, ordered) -> ch0, ch1, ch2 (frames written in order ch2, ch0, ch1):

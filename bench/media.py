@@ -23,6 +23,11 @@ import threading
 import time
 from pathlib import Path
 
+from werkzeug import Request
+from werkzeug.utils import send_file
+
+from showbiz.web.sendfile import file_response
+
 FILE_SIZE = 50 * 1024 * 1024
 SIZES = {"64KiB": 64 * 1024, "1MiB": 1024 * 1024}
 HERE = Path(__file__).resolve().parent
@@ -31,11 +36,6 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 def app(environ, start_response):
     """WSGI app serving SHOWBIZ_BENCH_FILE the way SHOWBIZ_BENCH_MODE says."""
-    from werkzeug import Request
-    from werkzeug.utils import send_file
-
-    from showbiz.web.sendfile import file_response
-
     mode, path = os.environ.get("SHOWBIZ_BENCH_MODE", "file_response"), os.environ["SHOWBIZ_BENCH_FILE"]
     request = Request(environ)
     if mode == "hello":  # gunicorn's own ceiling: no file at all

@@ -148,6 +148,7 @@ def _set_audio(episode: Episode, info: audio.AudioInfo, incoming, filename: str)
     episode.audio_size_bytes = incoming.size_bytes
     episode.audio_sha256 = incoming.sha256
     episode.audio_filename = display_filename(filename)
+    episode.audio_warnings = list(info.warnings)
     episode.duration_seconds = info.duration_seconds
     episode.bitrate = info.bitrate
     episode.sample_rate = info.sample_rate

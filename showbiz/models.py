@@ -127,6 +127,7 @@ class Episode(db.Model):
     audio_size_bytes: Mapped[int] = mapped_column(Integer)
     audio_sha256: Mapped[str] = mapped_column(String(64))
     audio_filename: Mapped[str] = mapped_column(String(255), default="")
+    audio_warnings: Mapped[list] = mapped_column(JSON, default=list)
     duration_seconds: Mapped[float] = mapped_column(Float)
     bitrate: Mapped[int | None] = mapped_column(Integer)
     sample_rate: Mapped[int | None] = mapped_column(Integer)

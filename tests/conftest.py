@@ -127,3 +127,43 @@ def login(client, email="host@example.com", password=PASSWORD, next_url=""):
     token = csrf_token(client)
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": token, "next": next_url})
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a real threaded HTTP server on 127.0.0.1; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs, so a full disk is real (CI runs as root, which may mount)."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        message = f"cannot mount a tmpfs here: {done.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI runs as root: a missing mount is a broken machine
+        pytest.skip(message)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def stored_files(app) -> list[str]:
+    """Every file in the media folder, temporary ones included."""
+    media = Path(app.config["MEDIA_DIR"])
+    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())

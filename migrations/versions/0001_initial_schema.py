@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 07:48:41.478166
+Create Date: 2026-11-26 07:56:55.693121
 """
 from alembic import op
 import sqlalchemy as sa
@@ -104,6 +104,7 @@ def upgrade():
     sa.Column('audio_size_bytes', sa.Integer(), nullable=False),
     sa.Column('audio_sha256', sa.String(length=64), nullable=False),
     sa.Column('audio_filename', sa.String(length=255), nullable=False),
+    sa.Column('audio_warnings', sa.JSON(), nullable=False),
     sa.Column('duration_seconds', sa.Float(), nullable=False),
     sa.Column('bitrate', sa.Integer(), nullable=True),
     sa.Column('sample_rate', sa.Integer(), nullable=True),

@@ -56,8 +56,12 @@ def _http_error(error: HTTPException):
     response = error.get_response()
     if error.code and error.code < 400:
         return response
+    message = error.description
+    if error.code == 413:
+        message = (f"The upload is larger than this server accepts "
+                   f"({current_app.config['MAX_UPLOAD_MB']} MB). Nothing was saved.")
     body = render_template("error.html", code=error.code, title=titles.get(error.code, error.name),
-                           message=error.description)
+                           message=message)
     response.set_data(body)
     response.content_type = "text/html; charset=utf-8"
     return response

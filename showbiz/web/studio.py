@@ -1,14 +1,19 @@
 """The hosts' studio: their shows, show settings, episodes."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from urllib.parse import unquote
+
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, url_for)
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import FileStorage
 
 from .. import audio, episodes, shows
 from ..db import db, transaction
 from ..models import Episode, Show
 from ..storage import DiskFull, TooLarge
 from ..text import InvalidInput
+from . import format_duration
 from .auth import login_required
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -77,24 +82,78 @@ def show_settings(slug: str):
     return render_template("studio/show_settings.html", show=show, form=None, error=None)
 
 
+UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
+
+
 @bp.route("/shows/<slug>/episodes/new", methods=["GET", "POST"])
 def new_episode(slug: str):
-    """Upload an audio file to make a new draft episode."""
+    """Upload an audio file as a form (works without JavaScript) to make a new draft episode."""
     show = _managed_show(slug)
     if request.method == "GET":
         return render_template("studio/episode_new.html", show=show, form={}, error=None)
-    upload = request.files.get("audio")
     try:
-        if upload is None or not upload.filename:
-            raise InvalidInput("Choose an audio file to upload.", "audio")
+        upload = _form_upload()
         details = episodes.NewEpisode(title=request.form.get("title", ""))
         episode = episodes.create_episode(show, upload.stream, upload.filename, details)
-    except (InvalidInput, audio.AudioError, TooLarge, DiskFull) as error:
-        status = _upload_status(error)
+    except UPLOAD_ERRORS as error:
         return render_template("studio/episode_new.html", show=show, form=request.form,
-                               error=_field_error(error, "audio")), status
-    flash(f"Uploaded “{episode.title}” ({episode.audio_mime}). Add show notes, then publish.")
+                               error=_field_error(error, "audio")), _upload_status(error)
+    flash(f"Uploaded “{episode.title}”. Add show notes, then publish.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
+
+
+@bp.post("/shows/<slug>/episodes/upload")
+def upload_episode(slug: str):
+    """Receive an audio file as the raw request body (the upload page's script, with progress)."""
+    show = _managed_show(slug)
+    try:
+        if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+            raise TooLarge()  # refused on the declared length, before reading a byte
+        filename = unquote(request.headers.get("X-Filename", ""))
+        if not filename:
+            raise InvalidInput("Choose an audio file to upload.", "audio")
+        details = episodes.NewEpisode(title=request.args.get("title", ""))
+        episode = episodes.create_episode(show, request.stream, filename, details)
+    except UPLOAD_ERRORS as error:
+        return jsonify(error=str(_field_error(error, "audio")), field="audio"), \
+            _upload_status(error)
+    return jsonify(_upload_summary(episode)), 201
+
+
+@bp.post("/shows/<slug>/episodes/<int:episode_id>/audio")
+def replace_audio(slug: str, episode_id: int):
+    """Replace an episode's audio; its guid and address stay."""
+    episode = _managed_episode(slug, episode_id)
+    try:
+        upload = _form_upload()
+        episodes.replace_audio(episode, upload.stream, upload.filename)
+    except UPLOAD_ERRORS as error:
+        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                               form=None, error=_field_error(error, "audio")), \
+            _upload_status(error)
+    flash("Audio replaced.")
+    return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id))
+
+
+def _form_upload() -> FileStorage:
+    """The audio part of an upload form, or a refusal a host understands."""
+    upload = request.files.get("audio")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose an audio file to upload.", "audio")
+    return upload
+
+
+def _upload_summary(episode: Episode) -> dict:
+    """What the upload page shows once the file is in: the probed metadata and where to go."""
+    return {
+        "id": episode.id, "title": episode.title, "filename": episode.audio_filename,
+        "duration": format_duration(episode.duration_seconds), "mime_type": episode.audio_mime,
+        "size_bytes": episode.audio_size_bytes, "bitrate": episode.bitrate,
+        "sample_rate": episode.sample_rate, "channels": episode.channels,
+        "chapters": len(episode.chapters), "artwork": bool(episode.artwork_key),
+        "warnings": episode.audio_warnings,
+        "edit_url": url_for("studio.edit_episode", slug=episode.show.slug, episode_id=episode.id),
+    }
 
 
 def _upload_status(error: Exception) -> int:
@@ -109,9 +168,11 @@ def _field_error(error: Exception, field: str) -> InvalidInput:
     if isinstance(error, InvalidInput):
         return error
     if isinstance(error, TooLarge):
-        return InvalidInput("The file is larger than this server accepts.", field)
+        limit = current_app.config["MAX_UPLOAD_MB"]
+        return InvalidInput(f"The file is larger than this server accepts ({limit} MB).", field)
     if isinstance(error, DiskFull):
-        return InvalidInput("The server's disk is full; nothing was saved.", field)
+        return InvalidInput("The server's disk is full; nothing was saved. "
+                            "Tell the administrator.", field)
     return InvalidInput(str(error), field)
 
 

@@ -14,8 +14,8 @@ import random
 import re
 import shutil
 import signal
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,6 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 def app(environ, start_response):
     """WSGI app serving SHOWBIZ_BENCH_FILE the way SHOWBIZ_BENCH_MODE says."""
     mode, path = os.environ.get("SHOWBIZ_BENCH_MODE", "file_response"), os.environ["SHOWBIZ_BENCH_FILE"]
-    request = Request(environ)
     if mode == "hello":  # gunicorn's own ceiling: no file at all
         start_response("200 OK", [("Content-Length", "5")])
         return [b"hello"]
@@ -45,7 +44,7 @@ def app(environ, start_response):
         resp = send_file(path, environ, mimetype="audio/mpeg", conditional=True)
     else:
         st = os.stat(path)
-        resp = file_response(request, open(path, "rb"), size=st.st_size,
+        resp = file_response(Request(environ), open(path, "rb"), size=st.st_size,
                              mtime=st.st_mtime, mime_type="audio/mpeg", etag="bench")
     return resp(environ, start_response)
 

@@ -1,14 +1,17 @@
 """Articles: URL normalising, get-or-create, and citing an article in an episode."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
+from . import extract, fetch
+from .context import setting
 from .db import db
-from .markup import render_markdown
-from .models import Article, Episode, ShowNote
+from .models import Article, utcnow
 from .people import person_by_name
 from .text import InvalidInput, clean_text
 
@@ -67,6 +70,7 @@ def set_metadata(article: Article, *, title: str = "", site_name: str = "",
                  author_name: str = "", published_on: date | None = None,
                  description: str = "", image_url: str = "", status: str = "ok") -> Article:
     """Set an article's metadata (typed by a host or extracted) and link its author's Person."""
+    image_url = image_url if image_url.startswith(("http://", "https://")) else ""
     article.title = clean_text(title, field="title", label="Title", max_length=500)
     article.site_name = clean_text(site_name, field="site_name", label="Site", max_length=255)
     article.author_name = clean_text(author_name, field="author_name", label="Author",
@@ -80,15 +84,82 @@ def set_metadata(article: Article, *, title: str = "", site_name: str = "",
     return article
 
 
-def cite(episode: Episode, article: Article, *, start_seconds: int | None = None,
-         comment: str = "") -> ShowNote:
-    """Add an article to the end of an episode's show notes."""
-    if start_seconds is not None and not 0 <= start_seconds <= episode.duration_seconds:
-        raise InvalidInput("The start time is past the end of the episode.", "start")
-    comment = clean_text(comment, field="comment", label="Comment", max_length=4000,
-                         multiline=True)
-    note = ShowNote(article=article, start_seconds=start_seconds, comment_md=comment,
-                    comment_html=render_markdown(comment), position=len(episode.notes))
-    episode.notes.append(note)
+@dataclass(frozen=True)
+class Fetched:
+    """What fetching one address gave: the page's metadata, or why there is none."""
+    url: str
+    meta: extract.ArticleMeta | None = None
+    error: str = ""
+
+
+def fetch_metadata(urls: list[str]) -> dict[str, Fetched]:
+    """Fetch pages at once through the guarded fetcher and extract their metadata; never raises."""
+    allow_private = bool(setting("FETCH_ALLOW_PRIVATE"))
+
+    def one(url: str) -> Fetched:
+        try:
+            page = fetch.get(url, allow_private=allow_private)
+        except fetch.FetchError as error:
+            return Fetched(url, error=str(error)[:500])
+        return Fetched(url, meta=extract.extract(page.text(), page.url))
+
+    if not urls:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
+        return {result.url: result for result in pool.map(one, urls)}
+
+
+def article_for(fetched: Fetched) -> Article:
+    """The Article a fetched address belongs to: merged onto the page's canonical address."""
+    url = fetched.url
+    if fetched.meta and fetched.meta.canonical_url:
+        try:
+            url = normalize_url(fetched.meta.canonical_url)
+        except InvalidInput:
+            pass  # a broken canonical link: keep the address the host gave
+    article = db.session.scalar(select(Article).where(Article.url.in_({url, fetched.url}))
+                                .order_by((Article.url == url).desc()))
+    if article is None:
+        article = Article(url=url)
+        db.session.add(article)
+    apply_fetched(article, fetched)
     db.session.flush()
-    return note
+    return article
+
+
+def apply_fetched(article: Article, fetched: Fetched) -> Article:
+    """Store what a fetch found, or the reason it failed (keeping metadata a host typed)."""
+    article.fetched_at = utcnow()
+    article.source_url = fetched.url
+    if fetched.meta is None:
+        if not article.has_metadata:
+            article.fetch_status = "failed"
+        article.fetch_error = fetched.error
+        return article
+    meta = fetched.meta
+    article.fetch_error = ""
+    return set_metadata(article, title=meta.title, site_name=meta.site_name,
+                        author_name=meta.author, published_on=meta.published,
+                        description=meta.description, image_url=meta.image_url or "")
+
+
+def needs_fetch(url: str) -> bool:
+    """Whether an address has no article with metadata yet."""
+    article = db.session.scalar(select(Article).where(Article.url == url))
+    return article is None or not article.has_metadata
+
+
+def edit_by_hand(article: Article, data: dict) -> Article:
+    """Set metadata a host typed, for pages that could not be fetched or were read wrong."""
+    published = (data.get("published_on") or "").strip()
+    try:
+        published_on = date.fromisoformat(published) if published else None
+    except ValueError:
+        raise InvalidInput("Give the date as YYYY-MM-DD.", "published_on") from None
+    set_metadata(article, title=data.get("title", ""), site_name=data.get("site_name", ""),
+                 author_name=data.get("author_name", ""), published_on=published_on,
+                 description=data.get("description", ""), image_url=article.image_url,
+                 status="manual")
+    if not article.title:
+        raise InvalidInput("Title is required.", "title")
+    return article

@@ -125,21 +125,24 @@ def episode_add(show_slug, audio_file, title, notes, hosts, guests, publish) -> 
     target = show_by_slug(show_slug)
     if target is None:
         _fail(f"There is no show with the slug {show_slug!r}.")
-    details = NewEpisode(title=title, notes=[_parse_note(n) for n in notes], hosts=list(hosts),
-                         guests=list(guests), publish_at=utcnow() if publish else None)
+    with _refusals():
+        details = NewEpisode(title=title, notes=[_parse_note(n) for n in notes],
+                             hosts=list(hosts), guests=list(guests),
+                             publish_at=utcnow() if publish else None)
     with _refusals(), open(audio_file, "rb") as stream:
         created = create_episode(target, stream, os.path.basename(audio_file), details)
     click.echo(absolute_url("public.episode", slug=target.slug, episode_slug=created.slug))
 
 
-def _parse_note(value: str) -> tuple[str, int | None]:
-    """URL@12:34 -> (URL, 754)."""
+def _parse_note(value: str):
+    """URL@12:34 -> NoteLine(URL, 754); the address is checked at once."""
+    from .articles import normalize_url
+    from .shownotes import NoteLine
     from .timecodes import parse_timecode
 
     match = re.fullmatch(r"(.+?)@(\d+(?::\d{1,2}){0,2})", value)
-    if not match:
-        return value, None
-    return match.group(1), parse_timecode(match.group(2))
+    url, start = (match.group(1), parse_timecode(match.group(2))) if match else (value, None)
+    return NoteLine(normalize_url(url), start)
 
 
 class _refusals:

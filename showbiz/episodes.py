@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from . import audio
-from .articles import cite, get_or_create_article
+from .articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
 from .context import media_store, setting
 from .db import db, transaction
 from .markup import render_markdown
 from .models import EPISODE_TYPES, Chapter, Episode, Show, utcnow
 from .people import credit, get_or_create_person
+from .shownotes import NoteLine, cite
 from .text import InvalidInput, clean_text, display_filename, slugify, strip_xml_illegal
 
 
@@ -25,7 +26,7 @@ class NewEpisode:
     """What a host gives besides the audio: every field optional, tags fill the gaps."""
     title: str = ""
     summary: str = ""
-    notes: list[tuple[str, int | None]] = field(default_factory=list)  # (url, start seconds)
+    notes: list[NoteLine] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
     publish_at: datetime | None = None
@@ -34,6 +35,7 @@ class NewEpisode:
 def create_episode(show: Show, stream: BinaryIO, filename: str, details: NewEpisode) -> Episode:
     """Store an upload, probe it, and add it to the show as an episode, all or nothing."""
     store = media_store()
+    fetched = fetch_metadata(sorted({n.url for n in details.notes if needs_fetch(n.url)}))
     with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
         info = audio.probe(incoming.path)
         key = incoming.keep(prefix="audio", suffix=info.extension)
@@ -44,7 +46,7 @@ def create_episode(show: Show, stream: BinaryIO, filename: str, details: NewEpis
                 _set_audio(episode, info, incoming, filename)
                 episode.audio_key, episode.artwork_key = key, artwork_key
                 db.session.add(episode)
-                _add_credits_and_notes(episode, details)
+                _add_credits_and_notes(episode, details, fetched)
         except BaseException:
             if artwork_key:
                 store.delete(artwork_key)
@@ -92,6 +94,8 @@ def apply_edits(episode: Episode, data: Mapping[str, str]) -> Episode:
         raise InvalidInput("Type must be full, trailer or bonus.", "episode_type")
     episode.episode_type = data.get("episode_type", "full")
     episode.explicit = data.get("explicit") in ("on", "true", "1")
+    if data.get("chapters_from") in ("notes", "audio"):
+        episode.chapters_from = data["chapters_from"]
     action = data.get("action", "save")
     if action == "publish":
         publish(episode)
@@ -166,7 +170,8 @@ def _new_episode(show: Show, info: audio.AudioInfo, details: NewEpisode,
                          max_length=4000, multiline=True)
     return Episode(show_id=show.id, title=title, summary=summary,
                    slug=_free_slug(show, slugify(title)), published_at=details.publish_at,
-                   chapters=_audio_chapters(info))
+                   chapters=_audio_chapters(info),
+                   chapters_from="audio" if info.chapters else "notes")
 
 
 def _replace_audio_chapters(episode: Episode, info: audio.AudioInfo) -> None:
@@ -186,14 +191,17 @@ def _keep_picture(info: audio.AudioInfo) -> str | None:
     return media_store().put_bytes(info.picture.data, prefix="art", suffix=suffix)
 
 
-def _add_credits_and_notes(episode: Episode, details: NewEpisode) -> None:
+def _add_credits_and_notes(episode: Episode, details: NewEpisode,
+                           fetched: dict[str, Fetched]) -> None:
     db.session.flush()
     for name in details.hosts:
         credit(get_or_create_person(name), episode=episode, role="host")
     for name in details.guests:
         credit(get_or_create_person(name), episode=episode, role="guest")
-    for url, start in details.notes:
-        cite(episode, get_or_create_article(url), start_seconds=start)
+    for note in details.notes:
+        article = (article_for(fetched[note.url]) if note.url in fetched
+                   else get_or_create_article(note.url))
+        cite(episode, article, start_seconds=note.start_seconds)
 
 
 def _free_slug(show: Show, base: str) -> str:

@@ -20,23 +20,28 @@ _ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenews", "ana
 _DATE_METAS = ("date", "pubdate", "publishdate", "publish-date", "publish_date", "dc.date",
                "dc.date.issued", "dcterms.created", "dcterms.date", "sailthru.date",
                "parsely-pub-date", "article.published", "datepublished", "og:published_time")
+_IMAGE_METAS = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image",
+                "twitter:image:src")
 _SEPARATORS = (" | ", " - ", " – ", " — ")
-_MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTH_NAMES = "january february march april may june july august september october november " \
+               "december".split()
+_MONTHS = {**{m: i for i, m in enumerate(_MONTH_NAMES, 1)},
+           **{m[:3]: i for i, m in enumerate(_MONTH_NAMES, 1)}, "sept": 9}
 _TEXT_DATE = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
                         r"|\b(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
 _BY = re.compile(r"^\s*by[\s:]+", re.I)
 _BYLINE_CUT = re.compile(r"\s+(?:\||•|·|-|–|—)\s+|\s*\n\s*")
-_LD_TYPE = "translate(normalize-space(@type), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', " \
-           "'abcdefghijklmnopqrstuvwxyz')='application/ld+json'"
 _CLASSED = "//*[contains(@class, '{}')]"
+_SCAN = "({})[position() <= 300]"  # bylines, dates and leads sit early; this bounds hostile pages
 _BYLINE_PATHS = (("//*[@itemprop='author']", False), (_CLASSED.format("byline"), False),
                  (_CLASSED.format("author-name"), False), ("//p | //div | //span | //font", True))
-_BODY_SCOPES = ("//*[@itemprop='articleBody']", "//article", "//*[contains(@class, 'entry-content')]",
-                "//*[contains(@class, 'article-body')]", "//*[contains(@class, 'post-content')]",
+_DATE_PATHS = " | ".join(["//time", *(_CLASSED.format(word) for word in
+                                      ("date", "publish", "posted", "byline", "meta"))])
+_BODY_SCOPES = ("//*[@itemprop='articleBody']", "//article",
+                *(_CLASSED.format(c) for c in ("entry-content", "article-body", "post-content")),
                 "//main", "//body")
-_OUTSIDE_ARTICLE = "ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside " \
-                   "or ancestor::figure"
+_LEAD = ".//p[not(ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside " \
+        "or ancestor::figure)]"
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,6 @@ class ArticleMeta:
 
 def extract(html: str, url: str) -> ArticleMeta:
     """Extract an article's metadata from its page's HTML; never raises on bad input."""
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", "replace")
     host = _host(url)
     doc = _parse(strip_xml_illegal(html[:_MAX_HTML]))
     if doc is None:
@@ -64,31 +67,23 @@ def extract(html: str, url: str) -> ArticleMeta:
     ld, ids = _json_ld(doc)
     for junk in doc.xpath("//script | //style | //noscript | //template"):
         junk.drop_tree()
-    site = _first(_clean(meta.get("og:site_name"), 255),
-                  _first(*_names(ld.get("publisher"), ids), ""), host)
+    site = _first(_clean(meta.get("og:site_name"), 255), *_names(ld.get("publisher"), ids), host)
     return ArticleMeta(
-        canonical_url=_first_url(url, *doc.xpath("//link[contains(concat(' ', "
-                                                 "normalize-space(@rel), ' '), ' canonical ')]/@href"),
-                                 meta.get("og:url")),
-        title=_strip_site(_first(_clean(meta.get("og:title"), 500),
-                                 _clean(meta.get("twitter:title"), 500),
-                                 _clean(_markup_text(ld.get("headline")), 500),
-                                 _clean(_text(doc.xpath("//head/title") or doc.xpath("//title")), 500)),
-                          site, host),
+        canonical_url=_first_url(url, *_canonical_links(doc), meta.get("og:url")),
+        title=_strip_site(_title(doc, meta, ld), site, host),
         site_name=site,
         author=_author(doc, meta, ld, ids),
         published=_published(doc, meta, ld),
         description=_first(*(_clean(meta.get(key), 500) for key in
                              ("og:description", "description", "twitter:description")),
                            _clean(_first_paragraph(doc), 500)),
-        image_url=_first_url(url, meta.get("og:image"), meta.get("og:image:url"),
-                             meta.get("og:image:secure_url"), meta.get("twitter:image"),
-                             meta.get("twitter:image:src"), *_ld_images(ld.get("image"), ids)),
+        image_url=_first_url(url, *(meta.get(key) for key in _IMAGE_METAS),
+                             *_ld_images(ld.get("image"), ids)),
     )
 
 
 def _parse(html: str) -> lxml.html.HtmlElement | None:
-    # The text is already decoded, so UTF-8 is forced: a page's <meta charset> must not re-decode it.
+    # The text is already decoded, so UTF-8 is forced: <meta charset> must not re-decode it.
     parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True,
                                   remove_pis=True)
     try:
@@ -119,11 +114,7 @@ def _clean(value, limit: int) -> str:
 
 
 def _first(*values):
-    return next((value for value in values if value), values[-1] if values else "")
-
-
-def _text(elements: list) -> str:
-    return elements[0].text_content() if elements else ""
+    return next((value for value in values if value), values[-1])
 
 
 def _markup_text(value) -> str:
@@ -134,6 +125,11 @@ def _markup_text(value) -> str:
         return lxml.html.fragment_fromstring(value, create_parent="div").text_content()
     except (lxml.etree.LxmlError, ValueError):
         return ""
+
+
+def _canonical_links(doc) -> list[str]:
+    return [link.get("href") for link in doc.iter("link")
+            if "canonical" in (link.get("rel") or "").lower().split()]
 
 
 def _metas(doc) -> dict[str, str]:
@@ -149,16 +145,19 @@ def _metas(doc) -> dict[str, str]:
 def _json_ld(doc) -> tuple[dict, dict[str, dict]]:
     """The page's article node (or {}) and every JSON-LD node by @id, for resolving references."""
     nodes: list[dict] = []
-    for script in doc.xpath(f"//script[{_LD_TYPE}]"):
+    for script in doc.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
         try:
             data = json.loads((script.text or "")[:_MAX_JSON])
         except (ValueError, RecursionError):
-            continue  # broken JSON-LD is common; other sources still apply
+            continue  # broken JSON-LD is common; the other sources still apply
         for item in data if isinstance(data, list) else [data]:
             if isinstance(item, dict):
                 graph = item.get("@graph")
                 nodes.extend(n for n in (graph if isinstance(graph, list) else [item])
                              if isinstance(n, dict))
+    nodes += [n["mainEntity"] for n in nodes if isinstance(n.get("mainEntity"), dict)]
     ids = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     articles = [n for n in nodes if _types(n) & _ARTICLE_TYPES]
     return _first(*articles, *(n for n in nodes if "headline" in n), {}), ids
@@ -166,8 +165,7 @@ def _json_ld(doc) -> tuple[dict, dict[str, dict]]:
 
 def _types(node: dict) -> set[str]:
     kind = node.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return {k.lower() for k in kinds if isinstance(k, str)}
+    return {k.lower() for k in (kind if isinstance(kind, list) else [kind]) if isinstance(k, str)}
 
 
 def _resolve(value, ids: dict[str, dict]):
@@ -182,15 +180,15 @@ def _names(value, ids: dict[str, dict]) -> list[str]:
     for item in (value if isinstance(value, list) else [value])[:20]:
         item = _resolve(item, ids)
         name = item.get("name") if isinstance(item, dict) else item
-        name = _clean(_markup_text(name[0] if isinstance(name, list) and name else name), 255)
-        name = _clean(_BY.sub("", name), 255)
+        name = _markup_text(name[0] if isinstance(name, list) and name else name)
+        name = _clean(_BY.sub("", _clean(name, 255)), 255)
         if name and not _is_url(name) and name not in names:
             names.append(name)
     return names
 
 
-def _join_names(names: list) -> str:
-    names = [n for n in names if isinstance(n, str)][:3]
+def _join_names(names: list[str]) -> str:
+    names = names[:3]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
@@ -214,9 +212,10 @@ def _first_url(base: str, *candidates) -> str | None:
     for candidate in candidates:
         if not isinstance(candidate, str) or not candidate.strip():
             continue
+        cleaned = re.sub(r"[\t\n\r]", "", strip_xml_illegal(candidate).strip()).replace(" ", "%20")
         try:
-            cleaned = re.sub(r"[\t\n\r]", "", strip_xml_illegal(candidate).strip())
-            absolute = urljoin(base, cleaned.replace(" ", "%20"))
+            # urljoin would resolve a hostless "https://" against the base; browsers refuse it.
+            absolute = cleaned if urlsplit(cleaned).scheme else urljoin(base, cleaned)
             parts = urlsplit(absolute)
             ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         except ValueError:
@@ -226,6 +225,13 @@ def _first_url(base: str, *candidates) -> str | None:
     return None
 
 
+def _title(doc, meta: dict[str, str], ld: dict) -> str:
+    titles = doc.xpath("//head/title") or doc.xpath("//title")
+    return _first(_clean(meta.get("og:title"), 500), _clean(meta.get("twitter:title"), 500),
+                  _clean(_markup_text(ld.get("headline")), 500),
+                  _clean(titles[0].text_content() if titles else "", 500))
+
+
 def _strip_site(title: str, site: str, host: str) -> str:
     """The title without a trailing ' | Site' naming the site or the host."""
     cut = max(title.rfind(sep) for sep in _SEPARATORS)
@@ -233,10 +239,11 @@ def _strip_site(title: str, site: str, host: str) -> str:
         return title
     suffix = _alnum(title[cut + 3:])
     labels = host.split(".")
-    # "Antiwar.com Original" names antiwar.com; a bare "Reuters poll" must not name reuters.com.
-    exact = {_alnum(site), _alnum(host), _alnum(labels[-2] if len(labels) > 1 else host)}
+    exact = {n for n in (_alnum(site), _alnum(host), *map(_alnum, labels[:-1])) if len(n) >= 3}
+    # "Antiwar.com Original" names antiwar.com, but "Reuters poll" must not name reuters.com.
     prefixes = {_alnum(host), _alnum(".".join(labels[-2:]))} if len(labels) > 1 else set()
-    named = suffix in exact or any(suffix.startswith(p) for p in prefixes)
+    named = (suffix in exact or suffix.removeprefix("the") in exact
+             or any(suffix.startswith(p) for p in prefixes))
     return title[:cut].strip() if suffix and named else title
 
 
@@ -259,28 +266,31 @@ def _byline(doc) -> str:
     if links:
         return _clean(_join_names(links), 255)
     for path, needs_by in _BYLINE_PATHS:
-        for el in doc.xpath(path):
-            name = _byline_name(el.text_content(), needs_by=needs_by)
-            if name:
+        for el in doc.xpath(_SCAN.format(path)):
+            # Testing the element's own leading text first keeps this cheap on huge pages.
+            if needs_by and not _BY.match(el.text or ""):
+                continue
+            text = el.text_content()
+            name = _clean(_BYLINE_CUT.split(_BY.sub("", text.strip()), 1)[0], 255)
+            if len(text) <= 160 and name and not _is_url(name) and len(name) <= 100:
                 return name
     return ""
 
 
-def _byline_name(text: str, *, needs_by: bool) -> str:
-    if len(text) > 160 or (needs_by and not _BY.match(text)):
-        return ""
-    name = _clean(_BYLINE_CUT.split(_BY.sub("", text.strip()), 1)[0], 255)
-    return "" if _is_url(name) or len(name) > 100 else name
-
-
 def _published(doc, meta: dict[str, str], ld: dict) -> date | None:
     candidates = [meta.get("article:published_time"), ld.get("datePublished"),
-                  *doc.xpath("//time/@datetime"), *(meta.get(key) for key in _DATE_METAS)]
+                  *doc.xpath(_SCAN.format("//time/@datetime")),
+                  *(meta.get(key) for key in _DATE_METAS)]
     for value in candidates:
         parsed = _parse_date(value) if isinstance(value, str) else None
         if parsed:
             return parsed
-    return _text_date(doc)
+    for el in doc.xpath(_SCAN.format(_DATE_PATHS)) + doc.xpath(_SCAN.format("//p")):
+        text = el.text_content()
+        parsed = _month_date(text) if len(text) <= 160 else None
+        if parsed:  # a date written out near the byline, such as "December 27, 2023"
+            return parsed
+    return None
 
 
 def _parse_date(value: str) -> date | None:
@@ -292,19 +302,15 @@ def _parse_date(value: str) -> date | None:
     except ValueError:
         pass
     match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
-    if match:
-        return _make_date(*match.groups())
-    return _month_date(value)
+    return _make_date(*match.groups()) if match else _month_date(value)
 
 
 def _month_date(text: str) -> date | None:
     for match in _TEXT_DATE.finditer(text):
         month, day, year = match.group(1, 2, 3) if match.group(1) else match.group(5, 4, 6)
-        number = _MONTHS.get(month[:3].lower())
-        if number:
-            made = _make_date(year, number, day)
-            if made:
-                return made
+        made = _make_date(year, _MONTHS[month.lower()], day) if month.lower() in _MONTHS else None
+        if made:
+            return made
     return None
 
 
@@ -316,21 +322,11 @@ def _make_date(year, month, day) -> date | None:
     return made if 1990 <= made.year <= 2100 else None
 
 
-def _text_date(doc) -> date | None:
-    """A date written out near the byline, such as 'December 27, 2023', as a last resort."""
-    paths = [_CLASSED.format(word) for word in ("date", "publish", "posted", "byline", "meta")]
-    for el in doc.xpath(" | ".join(["//time", *paths])) + doc.xpath("//p"):
-        text = el.text_content()
-        found = _month_date(text) if len(text) <= 160 else None
-        if found:
-            return found
-    return None
-
-
 def _first_paragraph(doc) -> str:
-    scope = next((found[0] for path in _BODY_SCOPES if (found := doc.xpath(path))), doc)
-    for p in scope.xpath(f".//p[not({_OUTSIDE_ARTICLE})]"):
-        text = " ".join(p.text_content().split())
-        if len(text) >= 40 and not _BY.match(text):
-            return text
+    for path in _BODY_SCOPES:
+        for scope in doc.xpath(path)[:1]:
+            for p in scope.xpath(_SCAN.format(_LEAD)):
+                text = " ".join(p.text_content().split())
+                if len(text) >= 40 and not _BY.match(text):
+                    return text
     return ""

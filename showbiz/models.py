@@ -128,6 +128,7 @@ class Episode(db.Model):
     audio_sha256: Mapped[str] = mapped_column(String(64))
     audio_filename: Mapped[str] = mapped_column(String(255), default="")
     audio_warnings: Mapped[list] = mapped_column(JSON, default=list)
+    chapters_from: Mapped[str] = mapped_column(String(10), default="notes")  # or "audio"
     duration_seconds: Mapped[float] = mapped_column(Float)
     bitrate: Mapped[int | None] = mapped_column(Integer)
     sample_rate: Mapped[int | None] = mapped_column(Integer)
@@ -202,6 +203,7 @@ class Credit(db.Model):
 class Article(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source_url: Mapped[str] = mapped_column(String(2048), default="")  # where it was fetched
     title: Mapped[str] = mapped_column(String(500), default="")
     site_name: Mapped[str] = mapped_column(String(255), default="")
     author_name: Mapped[str] = mapped_column(String(255), default="")
@@ -217,6 +219,11 @@ class Article(db.Model):
 
     author: Mapped[Person | None] = relationship(back_populates="articles")
     notes: Mapped[list[ShowNote]] = relationship(back_populates="article")
+
+    @property
+    def has_metadata(self) -> bool:
+        """Whether the metadata came from the page or from a host (not missing)."""
+        return self.fetch_status in ("ok", "manual")
 
 
 class ShowNote(db.Model):

@@ -137,7 +137,7 @@ def live_server(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -167,3 +167,27 @@ def stored_files(app) -> list[str]:
     """Every file in the media folder, temporary ones included."""
     media = Path(app.config["MEDIA_DIR"])
     return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
+
+
+PAGES = Path(__file__).parent / "pages"
+
+
+@pytest.fixture
+def page_server():
+    """Fixture news pages from tests/pages, served by a real HTTP server on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(PAGES))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()

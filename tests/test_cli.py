@@ -82,11 +82,12 @@ def test_show_add_refusals(app, runner):
     assert count(app, Show) == 1
 
 
-def test_episode_add_prints_the_public_address(app, runner):
+def test_episode_add_prints_the_public_address(app, runner, page_server):
+    app.config["FETCH_ALLOW_PRIVATE"] = True
     make_show(app, "news-hour")
     result = runner.invoke(args=["episode", "add", "news-hour", str(DATA / "cbr.mp3"),
                                  "--title", "First", "--publish",
-                                 "--note", "https://example.com/story?utm_source=x@0:03",
+                                 "--note", f"{page_server}/reuters.html?utm_source=x@0:03",
                                  "--host", "Kyle Anzalone", "--guest", "Scott Horton"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "http://podcasts.test/shows/news-hour/episodes/first/"
@@ -94,7 +95,9 @@ def test_episode_add_prints_the_public_address(app, runner):
         episode = db.session.scalar(select(Episode))
         assert episode.is_public and episode.audio_mime == "audio/mpeg"
         assert [(n.article.url, n.start_seconds) for n in episode.notes] == [
-            ("https://example.com/story", 3)]
+            ("https://www.reuters.com/world/asia-pacific/japan-eases-arms-export-curbs-ship-"
+             "patriot-missiles-us-2023-12-22/", 3)]
+        assert episode.notes[0].article.site_name == "Reuters"
         assert sorted((c.person.name, c.role) for c in episode.credits) == [
             ("Kyle Anzalone", "host"), ("Scott Horton", "guest")]
 
@@ -109,7 +112,7 @@ def test_episode_add_refusals_leave_nothing(app, runner, tmp_path):
              (["episode", "add", "news-hour", str(DATA / "cbr.mp3"), "--note", "ftp://x/y"],
               "Only http"),
              (["episode", "add", "news-hour", str(DATA / "cbr.mp3"), "--note",
-               "https://example.com/@9:00"], "past the end")]
+               "http://127.0.0.1:9/x@9:00"], "past the end")]
     for args, message in cases:
         result = runner.invoke(args=args)
         assert result.exit_code != 0, args

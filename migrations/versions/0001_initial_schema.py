@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 07:56:55.693121
+Create Date: 2026-11-26
 """
 from alembic import op
 import sqlalchemy as sa
@@ -67,6 +67,7 @@ def upgrade():
     op.create_table('article',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('source_url', sa.String(length=2048), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
     sa.Column('site_name', sa.String(length=255), nullable=False),
     sa.Column('author_name', sa.String(length=255), nullable=False),
@@ -105,6 +106,7 @@ def upgrade():
     sa.Column('audio_sha256', sa.String(length=64), nullable=False),
     sa.Column('audio_filename', sa.String(length=255), nullable=False),
     sa.Column('audio_warnings', sa.JSON(), nullable=False),
+    sa.Column('chapters_from', sa.String(length=10), nullable=False),
     sa.Column('duration_seconds', sa.Float(), nullable=False),
     sa.Column('bitrate', sa.Integer(), nullable=True),
     sa.Column('sample_rate', sa.Integer(), nullable=True),

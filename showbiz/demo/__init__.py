@@ -5,12 +5,13 @@ import secrets
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from ..articles import cite, get_or_create_article
+from ..articles import get_or_create_article
 from ..context import media_store
 from ..db import db, transaction
 from ..episodes import NewEpisode, create_episode
 from ..models import Episode, Show, User
 from ..people import credit, get_or_create_person
+from ..shownotes import cite
 from ..shows import create_show, show_by_slug
 from ..users import create_user
 

@@ -13,9 +13,9 @@ from ..timecodes import format_timecode
 
 def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
-    from . import auth, media, public, studio
+    from . import auth, media, notes, public, studio
 
-    for module in (public, studio, auth, media):
+    for module in (public, studio, notes, auth, media):
         app.register_blueprint(module.bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InvalidInput, _invalid_input)

@@ -1,11 +1,13 @@
 """The listeners' pages and the feed."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import pages
+from .. import pages, shownotes
 from ..db import db
 from ..episodes import episode_by_slug
 from ..feed import Links, render
@@ -48,13 +50,27 @@ def show(slug: str):
 @bp.get("/shows/<slug>/episodes/<episode_slug>/")
 def episode(slug: str, episode_slug: str):
     """An episode: the player, the articles it discusses, who is on it."""
+    episode = _public_episode(slug, episode_slug)
+    notes, cast = pages.episode_detail(episode)
+    return render_template("public/episode.html", show=episode.show, episode=episode,
+                           notes=notes, cast=cast, chapters=shownotes.chapters(episode))
+
+
+def _public_episode(slug: str, episode_slug: str) -> Episode:
     show = _show_or_404(slug)
     episode = episode_by_slug(show, episode_slug)
     if episode is None or not episode.is_public:
         abort(404, "There is no published episode at this address.")
-    notes, cast = pages.episode_detail(episode)
-    return render_template("public/episode.html", show=show, episode=episode, notes=notes,
-                           cast=cast)
+    return episode
+
+
+@bp.get("/shows/<slug>/episodes/<episode_slug>/chapters.json")
+def chapters(slug: str, episode_slug: str):
+    """The episode's chapters as Podcasting 2.0 JSON chapters."""
+    episode = _public_episode(slug, episode_slug)
+    body = json.dumps(shownotes.chapters_json(episode), ensure_ascii=False)
+    return Response(body, content_type="application/json+chapters; charset=utf-8",
+                    headers={"Access-Control-Allow-Origin": "*"})
 
 
 @bp.get("/shows/<slug>/feed.xml")

@@ -25,7 +25,7 @@ def _signed_in():
     """Every studio page needs a signed-in user."""
 
 
-def _managed_show(slug: str) -> Show:
+def managed_show(slug: str) -> Show:
     """The show if the user may change it; 404 otherwise, so others' shows are not revealed."""
     show = shows.show_by_slug(slug)
     if show is None or shows.role_of(g.user, show) is None:
@@ -33,8 +33,9 @@ def _managed_show(slug: str) -> Show:
     return show
 
 
-def _managed_episode(slug: str, episode_id: int) -> Episode:
-    show = _managed_show(slug)
+def managed_episode(slug: str, episode_id: int) -> Episode:
+    """The episode if it belongs to a show the user may change; 404 otherwise."""
+    show = managed_show(slug)
     episode = db.session.get(Episode, episode_id)
     if episode is None or episode.show_id != show.id:
         abort(404)
@@ -66,7 +67,7 @@ def new_show():
 @bp.route("/shows/<slug>/", methods=["GET", "POST"])
 def show_settings(slug: str):
     """Edit what the show page and the feed say about the show."""
-    show = _managed_show(slug)
+    show = managed_show(slug)
     if request.method == "POST":
         data = {field: request.form.get(field, "") for field in shows.EDITABLE}
         data["explicit"] = "explicit" in request.form
@@ -88,7 +89,7 @@ UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
 @bp.route("/shows/<slug>/episodes/new", methods=["GET", "POST"])
 def new_episode(slug: str):
     """Upload an audio file as a form (works without JavaScript) to make a new draft episode."""
-    show = _managed_show(slug)
+    show = managed_show(slug)
     if request.method == "GET":
         return render_template("studio/episode_new.html", show=show, form={}, error=None)
     try:
@@ -105,7 +106,7 @@ def new_episode(slug: str):
 @bp.post("/shows/<slug>/episodes/upload")
 def upload_episode(slug: str):
     """Receive an audio file as the raw request body (the upload page's script, with progress)."""
-    show = _managed_show(slug)
+    show = managed_show(slug)
     try:
         if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
             raise TooLarge()  # refused on the declared length, before reading a byte
@@ -123,7 +124,7 @@ def upload_episode(slug: str):
 @bp.post("/shows/<slug>/episodes/<int:episode_id>/audio")
 def replace_audio(slug: str, episode_id: int):
     """Replace an episode's audio; its guid and address stay."""
-    episode = _managed_episode(slug, episode_id)
+    episode = managed_episode(slug, episode_id)
     try:
         upload = _form_upload()
         episodes.replace_audio(episode, upload.stream, upload.filename)
@@ -179,7 +180,7 @@ def _field_error(error: Exception, field: str) -> InvalidInput:
 @bp.route("/shows/<slug>/episodes/<int:episode_id>/", methods=["GET", "POST"])
 def edit_episode(slug: str, episode_id: int):
     """Edit an episode's text, and publish or unpublish it."""
-    episode = _managed_episode(slug, episode_id)
+    episode = managed_episode(slug, episode_id)
     if request.method == "GET":
         return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
                                error=None, form=None)
@@ -204,7 +205,7 @@ def edit_episode(slug: str, episode_id: int):
 @bp.post("/shows/<slug>/episodes/<int:episode_id>/delete")
 def delete_episode(slug: str, episode_id: int):
     """Delete an episode and its audio."""
-    episode = _managed_episode(slug, episode_id)
+    episode = managed_episode(slug, episode_id)
     episodes.delete_episode(episode)
     flash("Episode deleted.")
     return redirect(url_for("studio.dashboard"))

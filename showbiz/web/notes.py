@@ -1,0 +1,152 @@
+"""The studio's show-notes editor: cite articles, order them, time them, comment on them."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import articles, shownotes
+from ..db import db, transaction
+from ..models import Article, Episode, Membership, ShowNote
+from ..text import InvalidInput
+from .auth import login_required
+from .studio import managed_episode
+
+bp = Blueprint("notes", __name__, url_prefix="/studio")
+EPISODE = "/shows/<slug>/episodes/<int:episode_id>/notes"
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every page here needs a signed-in user."""
+
+
+def _back(slug: str, episode_id: int, anchor: str = "notes"):
+    return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id,
+                            _anchor=anchor))
+
+
+def _editor_with_error(episode: Episode, error: InvalidInput, status: int = 400):
+    return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                           form=None, error=error, paste=request.form.get("urls", "")), status
+
+
+@bp.post(EPISODE)
+def add(slug: str, episode_id: int):
+    """Cite one or many pasted addresses (one a line, each optionally after a time)."""
+    episode = managed_episode(slug, episode_id)
+    try:
+        notes = shownotes.add_notes(episode, shownotes.parse_paste(request.form.get("urls", "")))
+    except InvalidInput as error:
+        return _editor_with_error(episode, error)
+    failed = [n for n in notes if not n.article.has_metadata]
+    flash(f"Added {len(notes)} article{'s' if len(notes) != 1 else ''}."
+          + (f" {len(failed)} could not be fetched: type their details or retry."
+             if failed else ""))
+    return _back(slug, episode_id)
+
+
+@bp.post(EPISODE + "/<int:note_id>")
+def update(slug: str, episode_id: int, note_id: int):
+    """Set a note's start time and comment."""
+    episode = managed_episode(slug, episode_id)
+    try:
+        with transaction():
+            note = _note(episode, note_id)
+            shownotes.set_start(note, request.form.get("start", ""))
+            shownotes.set_comment(note, request.form.get("comment", ""))
+    except InvalidInput as error:
+        error.field = f"note-{note_id}"
+        return _editor_with_error(db.session.get(Episode, episode_id), error)
+    return _back(slug, episode_id, f"note-{note_id}")
+
+
+@bp.post(EPISODE + "/<int:note_id>/move")
+def move(slug: str, episode_id: int, note_id: int):
+    """Move a note up or down."""
+    episode = managed_episode(slug, episode_id)
+    offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if offset is None:
+        abort(400, "Say up or down.")
+    with transaction():
+        shownotes.move(db.session.get(Episode, episode.id), note_id, offset)
+    return _back(slug, episode_id, f"note-{note_id}")
+
+
+@bp.post(EPISODE + "/order")
+def order(slug: str, episode_id: int):
+    """Put the notes in a new order (the editor's drag and drop sends it)."""
+    episode = managed_episode(slug, episode_id)
+    try:
+        ids = [int(i) for i in request.form.getlist("note")]
+        with transaction():
+            shownotes.reorder(db.session.get(Episode, episode.id), ids)
+    except (ValueError, InvalidInput):
+        abort(400, "The new order must list every note of the episode once.")
+    return ("", 204) if request.accept_mimetypes.best == "application/json" else \
+        _back(slug, episode_id)
+
+
+@bp.post(EPISODE + "/<int:note_id>/delete")
+def delete(slug: str, episode_id: int, note_id: int):
+    """Remove a note from the episode."""
+    episode = managed_episode(slug, episode_id)
+    with transaction():
+        shownotes.remove(db.session.get(Episode, episode.id), note_id)
+    flash("Article removed from this episode.")
+    return _back(slug, episode_id)
+
+
+def _note(episode: Episode, note_id: int) -> ShowNote:
+    note = shownotes.note_of(episode, note_id)
+    if note is None:
+        abort(404)
+    return note
+
+
+def editable_article(article_id: int) -> Article:
+    """An article cited in a show the user may change (or any, for admins); 404 otherwise."""
+    article = db.get_or_404(Article, article_id)
+    if g.user.is_admin:
+        return article
+    mine = select(ShowNote.id).join(Episode).join(
+        Membership, Membership.show_id == Episode.show_id).where(
+        ShowNote.article_id == article.id, Membership.user_id == g.user.id)
+    if db.session.scalar(mine.limit(1)) is None:
+        abort(404)
+    return article
+
+
+@bp.route("/articles/<int:article_id>/", methods=["GET", "POST"])
+def edit_article(article_id: int):
+    """Type an article's details by hand (when the page could not be fetched or read)."""
+    article = editable_article(article_id)
+    back = request.values.get("back", "")
+    if request.method == "POST":
+        try:
+            with transaction():
+                articles.edit_by_hand(db.session.get(Article, article_id), request.form)
+        except InvalidInput as error:
+            db.session.rollback()
+            return render_template("studio/article_edit.html", article=article,
+                                   form=request.form, error=error, back=back), 400
+        flash("Article details saved.")
+        return redirect(back if back.startswith("/studio/") else
+                        url_for("notes.edit_article", article_id=article_id))
+    return render_template("studio/article_edit.html", article=article, form=None, error=None,
+                           back=back)
+
+
+@bp.post("/articles/<int:article_id>/refetch")
+def refetch(article_id: int):
+    """Fetch an article's page again."""
+    article = editable_article(article_id)
+    address = article.source_url or article.url
+    fetched = articles.fetch_metadata([address])[address]
+    with transaction():
+        articles.apply_fetched(db.session.get(Article, article_id), fetched)
+    flash("Fetched the article again." if fetched.meta else
+          f"Still could not fetch the article: {fetched.error}")
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/studio/") else
+                    url_for("notes.edit_article", article_id=article_id))

@@ -290,6 +290,7 @@ class Client:
     def __init__(self, port: int) -> None:
         self.port = port
         self.cookies: dict[str, str] = {}
+        self.sent_at = 0.0  # perf_counter() when the last request's body was all sent
 
     def request(self, method: str, path: str, body=None, headers: dict | None = None,
                 timeout: float = 60) -> tuple[int, http.client.HTTPMessage, bytes]:
@@ -300,6 +301,7 @@ class Client:
             if self.cookies:
                 headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             conn.request(method, path, body=body, headers=headers)
+            self.sent_at = time.perf_counter()
             resp = conn.getresponse()
             data = resp.read()
             for raw in resp.msg.get_all("Set-Cookie") or []:
@@ -387,7 +389,7 @@ def measure_route(name: str, send, env: dict, tmp: Path, mp3: Path, media: Path,
     """Upload, then copy, `rounds` times in turn on one fresh server; the last round is reported
     (the first pays for cold page cache and, on VMs, for first-touched memory)."""
     server = Server(env, tmp / "server.log")
-    uploads, copies = [], []
+    uploads, copies, tails = [], [], []
     try:
         client = Client(server.port)
         client.login(EMAIL, env["SHOWBIZ_PASSWORD"])
@@ -403,6 +405,7 @@ def measure_route(name: str, send, env: dict, tmp: Path, mp3: Path, media: Path,
             start = time.perf_counter()
             status, body = send(client, mp3, token, timeout)
             uploads.append(time.perf_counter() - start)
+            tails.append(time.perf_counter() - client.sent_at)
             if status not in (201, 302):
                 raise SystemExit(f"{name} upload: {status} {body[:300]!r}")
             copies.append(timed_copy(mp3, media / "copy.mp3"))
@@ -410,7 +413,7 @@ def measure_route(name: str, send, env: dict, tmp: Path, mp3: Path, media: Path,
         after = status_kb(server.worker)
     finally:
         server.stop()
-    return {"name": name, "uploads": uploads, "copies": copies, "before": before, "after": after,
+    return {"name": name, "uploads": uploads, "copies": copies, "tails": tails, "before": before, "after": after,
             "max_anon": sampler.max_anon, "max_file": sampler.max_file}
 
 
@@ -444,6 +447,8 @@ def report(r: dict, size: int) -> bool:
     runs = "runs: {} s; the last is used"
     print(f"upload               {upload:7.2f} s   {up_speed:8.1f} MiB/s   "
           f"({runs.format(', '.join(f'{u:.2f}' for u in r['uploads']))})")
+    print(f"  of which after the last byte was sent (fsync, probe, database): "
+          f"{', '.join(f'{t:.2f}' for t in r['tails'])} s")
     print(f"copy (cp + sync -f)  {copy:7.2f} s   {copy_speed:8.1f} MiB/s   "
           f"({runs.format(', '.join(f'{c:.2f}' for c in r['copies']))})")
     print(f"speed ratio          {ratio:7.2f}x of copy   target >= {SPEED_TARGET}x   "

@@ -4,6 +4,7 @@ from flask import current_app
 
 from showbiz.db import db
 import showbiz.models  # noqa: F401  (registers the tables)
+from showbiz.migrate import include_name
 
 config = context.config
 
@@ -13,7 +14,7 @@ def run_migrations_online() -> None:
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata,
                           render_as_batch=connection.dialect.name == "sqlite",
-                          compare_type=True)
+                          compare_type=True, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

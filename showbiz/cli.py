@@ -120,7 +120,7 @@ def episode_add(show_slug, audio_file, title, notes, hosts, guests, publish) -> 
     from .episodes import NewEpisode, create_episode
     from .models import utcnow
     from .shows import show_by_slug
-    from .web import absolute_url
+    from .urls import absolute_url
 
     target = show_by_slug(show_slug)
     if target is None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask_sqlalchemy import SQLAlchemy
@@ -55,6 +55,15 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
 
 
+_after_commit: list[Callable[[Session], None]] = []
+
+
+def after_commit(hook: Callable[[Session], None]) -> Callable[[Session], None]:
+    """Register work to do after each `transaction()` commits (such as rendering feeds)."""
+    _after_commit.append(hook)
+    return hook
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Run a block as one write transaction: committed on success, rolled back on error."""
@@ -68,3 +77,5 @@ def transaction() -> Iterator[Session]:
             yield session
     finally:
         _writing.reset(token)
+    for hook in _after_commit:
+        hook(session)

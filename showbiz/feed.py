@@ -1,65 +1,121 @@
-"""The show's podcast RSS feed: RSS 2.0 + iTunes + Podcasting 2.0, built with feedgen."""
+"""The podcast RSS feed: RSS 2.0 + iTunes + Podcasting 2.0, rendered with feedgen from plain data.
+
+Items are rendered one at a time (so a caller can keep each item's XML and re-render only what
+changed) and spliced into the channel, newest first.
+"""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from feedgen.entry import FeedEntry  # imports lxml.etree before feedgen.util needs it
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
+from markupsafe import Markup, escape
 
-from .models import Credit, Episode, Show
+from .timecodes import format_timecode
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+DESCRIPTION_LIMIT = 4000  # bytes; Apple's limit for descriptions
+ITEM_FORMAT = "1"  # bump when rendering changes, so items cached by an older version are redone
 
 
 @dataclass(frozen=True)
-class Links:
-    """Absolute addresses the feed points to, made by the interface that knows the URL map."""
-    feed: str
-    show_page: str
-    artwork: str | None
-    episode_page: dict[int, str]
-    enclosure: dict[int, str]
-    person_page: dict[int, str]
+class PersonRef:
+    name: str
+    role: str
+    group: str
+    href: str
+    img: str = ""
 
 
-class _PodcastChannel(BaseExtension):
-    """Podcasting 2.0 and today's Apple rules at channel level (feedgen knows neither)."""
-
-    def __init__(self):
-        self.values: dict = {}
-
-    def extend_ns(self):
-        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
-
-    def extend_rss(self, rss_feed):
-        channel = rss_feed[0]
-        _sub(channel, ITUNES_NS, "explicit", _bool(self.values["explicit"]))
-        _sub(channel, PODCAST_NS, "guid", self.values["guid"])
-        locked = _sub(channel, PODCAST_NS, "locked", "yes" if self.values["locked"] else "no")
-        if self.values.get("owner_email"):
-            locked.set("owner", self.values["owner_email"])
-        _persons(channel, self.values["persons"])
-        return rss_feed
+@dataclass(frozen=True)
+class NoteRef:
+    title: str
+    url: str
+    site: str = ""
+    author: str = ""
+    start_seconds: int | None = None
+    comment_html: str = ""
 
 
-class _PodcastItem(BaseEntryExtension):
-    """Podcasting 2.0 and Apple's true/false explicit on each item."""
-
-    def __init__(self):
-        self.values: dict = {}
-
-    def extend_rss(self, item):
-        _sub(item, ITUNES_NS, "explicit", _bool(self.values["explicit"]))
-        _persons(item, self.values["persons"])
-        return item
+@dataclass(frozen=True)
+class TranscriptRef:
+    url: str
+    mime_type: str
+    language: str = ""
 
 
-def _sub(parent, ns: str, tag: str, text: str | None = None, **attrs: str):
-    element = etree.SubElement(parent, f"{{{ns}}}{tag}", attrs)
+@dataclass(frozen=True)
+class ItemData:
+    """Everything one <item> says, already made absolute and checked."""
+    guid: str
+    title: str
+    link: str
+    published_at: datetime
+    enclosure_url: str
+    size_bytes: int
+    mime_type: str
+    duration_seconds: float
+    summary: str = ""
+    notes_html: str = ""
+    episode_type: str = "full"
+    explicit: bool = False
+    number: int | None = None
+    season: int | None = None
+    image: str = ""
+    chapters_url: str = ""
+    persons: tuple[PersonRef, ...] = ()
+    notes: tuple[NoteRef, ...] = ()
+    transcripts: tuple[TranscriptRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrailerRef:
+    title: str
+    url: str
+    published_at: datetime
+    size_bytes: int
+    mime_type: str
+    season: int | None = None
+
+
+@dataclass(frozen=True)
+class ChannelData:
+    """Everything the <channel> says besides its items."""
+    title: str
+    link: str
+    feed_url: str
+    description: str
+    language: str
+    podcast_guid: str
+    author: str = ""
+    owner_name: str = ""
+    owner_email: str = ""
+    copyright: str = ""
+    image: str = ""
+    categories: tuple[str, ...] = ()
+    explicit: bool = False
+    show_type: str = "episodic"
+    block: bool = False
+    complete: bool = False
+    new_feed_url: str = ""
+    locked: bool = False
+    medium: str = "podcast"
+    update_frequency: str = ""
+    funding: tuple[tuple[str, str], ...] = ()  # (url, text)
+    txt: tuple[tuple[str, str], ...] = ()  # (purpose, text)
+    persons: tuple[PersonRef, ...] = ()
+    trailers: tuple[TrailerRef, ...] = ()
+    last_build: datetime | None = None
+
+
+def _sub(parent, ns: str | None, tag: str, text: str | None = None, **attrs: str):
+    name = f"{{{ns}}}{tag}" if ns else tag
+    element = etree.SubElement(parent, name, {k: v for k, v in attrs.items() if v})
     element.text = text
     return element
 
@@ -68,68 +124,211 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _persons(parent, persons: Sequence[tuple[Credit, str]]) -> None:
-    for credit, href in persons:
-        _sub(parent, PODCAST_NS, "person", credit.person.name, role=credit.role,
-             group=credit.group, href=href)
+def _persons(parent, persons) -> None:
+    for person in persons:
+        _sub(parent, PODCAST_NS, "person", person.name, role=person.role, group=person.group,
+             img=person.img, href=person.href)
 
 
-def render(show: Show, episodes: Sequence[Episode], cast: dict[int, list[Credit]],
-           links: Links) -> bytes:
-    """Render a show and its published episodes (newest first) as RSS bytes."""
+class _ChannelExtension(BaseExtension):
+    """Today's Apple rules and Podcasting 2.0 at channel level, where feedgen falls short."""
+
+    def __init__(self):
+        self.data: ChannelData | None = None
+
+    def extend_ns(self):
+        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
+
+    def extend_rss(self, rss_feed):
+        channel, data = rss_feed[0], self.data
+        _sub(channel, ITUNES_NS, "explicit", _bool(data.explicit))  # feedgen knows yes/no only
+        if data.image:  # feedgen drops .jpeg addresses
+            _sub(channel, ITUNES_NS, "image", href=data.image)
+        if data.block:
+            _sub(channel, ITUNES_NS, "block", "Yes")
+        if data.complete:
+            _sub(channel, ITUNES_NS, "complete", "Yes")
+        if data.new_feed_url:
+            _sub(channel, ITUNES_NS, "new-feed-url", data.new_feed_url)
+        _sub(channel, PODCAST_NS, "guid", data.podcast_guid)
+        _sub(channel, PODCAST_NS, "locked", "yes" if data.locked else "no",
+             owner=data.owner_email)
+        _sub(channel, PODCAST_NS, "medium", data.medium)
+        for url, text in data.funding:
+            _sub(channel, PODCAST_NS, "funding", text, url=url)
+        if data.update_frequency:
+            _sub(channel, PODCAST_NS, "updateFrequency", data.update_frequency)
+        for purpose, text in data.txt:
+            _sub(channel, PODCAST_NS, "txt", text, purpose=purpose)
+        _persons(channel, data.persons)
+        for trailer in data.trailers:
+            _sub(channel, PODCAST_NS, "trailer", trailer.title, url=trailer.url,
+                 pubdate=_rfc2822(trailer.published_at), length=str(trailer.size_bytes),
+                 type=trailer.mime_type,
+                 season=str(trailer.season) if trailer.season is not None else "")
+        return rss_feed
+
+
+class _ItemExtension(BaseEntryExtension):
+    """Apple's true/false explicit and the Podcasting 2.0 tags of one item."""
+
+    def __init__(self):
+        self.data: ItemData | None = None
+
+    def extend_ns(self):
+        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
+
+    def extend_rss(self, item):
+        data = self.data
+        _sub(item, ITUNES_NS, "explicit", _bool(data.explicit))
+        if data.image:
+            _sub(item, ITUNES_NS, "image", href=data.image)
+        if data.season is not None:
+            _sub(item, PODCAST_NS, "season", str(data.season))
+        if data.number is not None:
+            _sub(item, PODCAST_NS, "episode", str(data.number))
+        if data.chapters_url:
+            _sub(item, PODCAST_NS, "chapters", url=data.chapters_url,
+                 type="application/json+chapters")
+        for transcript in data.transcripts:
+            _sub(item, PODCAST_NS, "transcript", url=transcript.url, type=transcript.mime_type,
+                 language=transcript.language)
+        _persons(item, data.persons)
+        return item
+
+
+def _rfc2822(when: datetime) -> str:
+    return when.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def render_items(items: list[ItemData]) -> list[bytes]:
+    """Each item's <item> XML, in the given order, without namespace declarations.
+
+    feedgen renders entries only inside a feed (where the namespaces are declared with their
+    usual prefixes), so the items are rendered as one feed and cut apart.
+    """
+    if not items:
+        return []
     fg = FeedGenerator()
     fg.load_extension("podcast")
-    fg.register_extension("podcastindex", _PodcastChannel, _PodcastItem)
-    _channel(fg, show, links)
-    for episode in reversed(episodes):  # feedgen prepends: add oldest first, newest ends on top
-        _item(fg.add_entry(), episode, cast.get(episode.id, []), links)
-    return fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True)
+    fg.register_extension("podcastindex", _NamespaceOnly, _ItemExtension)
+    fg.title("items")
+    fg.link(href="https://items.invalid/")
+    fg.description("items")
+    for data in items:
+        _entry(fg.add_entry(order="append"), data)
+    xml = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=False)
+    # Text is escaped, so "<item>" and "</item>" only ever appear as our own tags.
+    body = xml[xml.index(b"<item>"):xml.rindex(b"</item>") + len(b"</item>")]
+    return [part + b"</item>" for part in body.split(b"</item>")[:-1]]
 
 
-def _channel(fg: FeedGenerator, show: Show, links: Links) -> None:
-    fg.title(show.title)
-    fg.link(href=links.feed, rel="self")
-    fg.link(href=links.show_page, rel="alternate")  # feedgen's RSS <link> is the last one added
-    fg.description(show.description or show.subtitle or show.title)
-    fg.language(show.language)
-    if show.copyright:
-        fg.copyright(show.copyright)
+class _NamespaceOnly(BaseExtension):
+    """Declares the Podcasting 2.0 namespace on a feed whose channel says nothing more."""
+
+    def extend_ns(self):
+        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
+
+
+def _entry(entry: FeedEntry, data: ItemData) -> None:
+    entry.title(data.title)
+    entry.guid(data.guid, permalink=False)
+    entry.link(href=data.link)
+    entry.published(data.published_at)
+    entry.description(describe(data))
+    entry.content(full_notes(data))
+    entry.enclosure(data.enclosure_url, str(data.size_bytes), data.mime_type)
+    entry.podcast.itunes_duration(round(data.duration_seconds))
+    entry.podcast.itunes_episode_type(data.episode_type)
+    if data.number is not None:
+        entry.podcast.itunes_episode(data.number)
+    if data.season is not None:
+        entry.podcast.itunes_season(data.season)
+    entry.podcastindex.data = data
+
+
+def render_channel(data: ChannelData, items: list[bytes]) -> bytes:
+    """The whole feed: the channel with the given items (newest first) spliced in."""
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.register_extension("podcastindex", _ChannelExtension, _ItemExtension, atom=False)
+    fg.title(data.title)
+    fg.link(href=data.feed_url, rel="self")
+    fg.link(href=data.link, rel="alternate")  # feedgen's RSS <link> is the last one added
+    fg.description(data.description or data.title)
+    fg.language(data.language)
     fg.generator("showbiz")
-    fg.podcast.itunes_author(show.author or show.title)
-    fg.podcast.itunes_type(show.show_type)
-    if links.artwork:
-        fg.podcast.itunes_image(links.artwork)
-        fg.image(url=links.artwork, title=show.title, link=links.show_page)
-    if show.owner_email:
-        fg.podcast.itunes_owner(name=show.owner_name or show.author or show.title,
-                                email=show.owner_email)
-    for category in show.categories or []:
-        top, _, sub = category.partition(" > ")
-        fg.podcast.itunes_category(top, sub or None)
-    fg.podcastindex.values = {
-        "explicit": show.explicit, "guid": show.podcast_guid, "locked": show.locked,
-        "owner_email": show.owner_email,
-        "persons": [(c, links.person_page[c.person_id]) for c in show.credits if not c.excluded],
-    }
+    if data.last_build:
+        fg.lastBuildDate(data.last_build)
+    if data.copyright:
+        fg.copyright(data.copyright)
+    if data.image:
+        fg.image(url=data.image, title=data.title, link=data.link)
+    fg.podcast.itunes_author(data.author or data.title)
+    fg.podcast.itunes_type(data.show_type)
+    if data.owner_email:
+        fg.podcast.itunes_owner(name=data.owner_name or data.author or data.title,
+                                email=data.owner_email)
+    if data.categories:
+        pairs = [category.partition(" > ") for category in data.categories]
+        fg.podcast.itunes_category([{"cat": top, "sub": sub} if sub else {"cat": top}
+                                    for top, _, sub in pairs])
+    fg.podcastindex.data = data
+    channel = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True)
+    head, tail = channel.rsplit(b"</channel>", 1)
+    return b"".join([head, *items, b"</channel>", tail])
 
 
-def _item(entry: FeedEntry, episode: Episode, cast: list[Credit], links: Links) -> None:
-    entry.title(episode.title)
-    entry.guid(episode.guid, permalink=False)
-    entry.link(href=links.episode_page[episode.id])
-    entry.published(episode.published_at)
-    entry.description(episode.summary or episode.title)
-    if episode.notes_html:
-        entry.content(episode.notes_html, type="CDATA")
-    entry.enclosure(links.enclosure[episode.id], str(episode.audio_size_bytes),
-                    episode.audio_mime)
-    entry.podcast.itunes_duration(round(episode.duration_seconds))
-    entry.podcast.itunes_episode_type(episode.episode_type)
-    if episode.number is not None:
-        entry.podcast.itunes_episode(episode.number)
-    if episode.season is not None:
-        entry.podcast.itunes_season(episode.season)
-    entry.podcastindex.values = {
-        "explicit": episode.explicit,
-        "persons": [(c, links.person_page[c.person_id]) for c in cast],
-    }
+def describe(data: ItemData) -> str:
+    """The item description: summary and a compact list of articles, within Apple's 4,000 bytes."""
+    head = Markup("<p>{}</p>").format(data.summary or data.title)
+    if data.notes:
+        head += Markup("<p>Articles discussed:</p>")
+    entries = [Markup('<li><a href="{}">{}</a>{}</li>').format(
+        note.url, note.title or note.url, f" ({note.site})" if note.site else "")
+        for note in data.notes]
+    more = Markup('<p><a href="{}">All the articles are on the episode page.</a></p>').format(
+        data.link)
+    while True:
+        text = head
+        if entries:
+            text += Markup("<ul>{}</ul>").format(Markup("").join(entries))
+        if len(entries) < len(data.notes):
+            text += more
+        if len(text.encode()) <= DESCRIPTION_LIMIT or not entries:
+            return _clip(str(text), data.link)
+        entries.pop()
+
+
+def _clip(text: str, link: str) -> str:
+    """Last resort for a summary that alone is too long: plain text cut at a word."""
+    if len(text.encode()) <= DESCRIPTION_LIMIT:
+        return text
+    suffix = f"… {link}"
+    budget = DESCRIPTION_LIMIT - len(suffix.encode()) - 8
+    plain = re.sub(r"<[^>]+>", " ", text)  # our own markup only: summary text was escaped
+    cut = plain.encode()[:budget].decode(errors="ignore").rsplit(" ", 1)[0]
+    return str(escape(cut)) + suffix
+
+
+def full_notes(data: ItemData) -> str:
+    """content:encoded: the summary, every article with site, author, time and comment, notes."""
+    html = [Markup("<p>{}</p>").format(data.summary)] if data.summary else []
+    # Every piece below is Markup: our own tags, escaped text, or nh3-sanitised HTML.
+    if data.notes:
+        html.append(Markup("<h3>Articles discussed</h3><ol>"))
+        for note in data.notes:
+            byline = " · ".join(x for x in (note.site, note.author and f"by {note.author}") if x)
+            when = f"[{format_timecode(note.start_seconds)}] " if note.start_seconds is not None \
+                else ""
+            html.append(Markup('<li>{}<a href="{}">{}</a>{}{}</li>').format(
+                when, note.url, note.title or note.url,
+                Markup(" <em>{}</em>").format(byline) if byline else "",
+                Markup(note.comment_html)))
+        html.append(Markup("</ol>"))
+    if data.notes_html:
+        html.append(Markup(data.notes_html))
+    if data.persons:
+        people = ", ".join(f"{p.name} ({p.role})" for p in data.persons)
+        html.append(Markup("<p>With {}.</p>").format(people))
+    return str(Markup("").join(html)) or data.title

@@ -19,3 +19,10 @@ def alembic_config() -> Config:
 def upgrade() -> None:
     """Create the database or bring it to the newest revision (idempotent)."""
     command.upgrade(alembic_config(), "head")
+
+
+def include_name(name: str | None, type_: str, _parents: dict) -> bool:
+    """Leave search's own tables and indexes (migration 0002) out of schema comparisons."""
+    from .search import is_search_object
+
+    return not (type_ in ("table", "index") and is_search_object(name))

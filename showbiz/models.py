@@ -91,8 +91,15 @@ class Show(db.Model):
     copyright: Mapped[str] = mapped_column(String(255), default="")
     podcast_guid: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    funding: Mapped[list] = mapped_column(JSON, default=list)
+    funding: Mapped[list] = mapped_column(JSON, default=list)  # [{"url": ..., "text": ...}]
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    block: Mapped[bool] = mapped_column(Boolean, default=False)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    new_feed_url: Mapped[str] = mapped_column(String(2048), default="")
+    medium: Mapped[str] = mapped_column(String(20), default="podcast")
+    update_frequency: Mapped[str] = mapped_column(String(255), default="")  # an RRULE
+    txt: Mapped[list] = mapped_column(JSON, default=list)  # [{"purpose": ..., "text": ...}]
+    transcript_language: Mapped[str] = mapped_column(String(35), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -129,6 +136,8 @@ class Episode(db.Model):
     audio_filename: Mapped[str] = mapped_column(String(255), default="")
     audio_warnings: Mapped[list] = mapped_column(JSON, default=list)
     chapters_from: Mapped[str] = mapped_column(String(10), default="notes")  # or "audio"
+    feed_item: Mapped[str | None] = mapped_column(Text, deferred=True)  # rendered <item> XML
+    feed_item_rev: Mapped[int] = mapped_column(Integer, default=0, deferred=True)
     duration_seconds: Mapped[float] = mapped_column(Float)
     bitrate: Mapped[int | None] = mapped_column(Integer)
     sample_rate: Mapped[int | None] = mapped_column(Integer)
@@ -150,6 +159,8 @@ class Episode(db.Model):
     chapters: Mapped[list[Chapter]] = relationship(back_populates="episode",
                                                    order_by="Chapter.start_seconds",
                                                    cascade="all, delete-orphan")
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="episode",
+                                                         cascade="all, delete-orphan")
 
     @property
     def state(self) -> str:
@@ -253,6 +264,19 @@ class Chapter(db.Model):
     source: Mapped[str] = mapped_column(String(10), default="audio")
 
     episode: Mapped[Episode] = relationship(back_populates="chapters")
+
+
+class Transcript(db.Model):
+    """A transcript a host uploaded for an episode (WebVTT or SRT)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"),
+                                            index=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    mime_type: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(35), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    episode: Mapped[Episode] = relationship(back_populates="transcripts")
 
 
 def published_episodes(show_id: int | None = None, now: datetime | None = None):

@@ -6,13 +6,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from showbiz.db import db, transaction
-from showbiz.migrate import upgrade
+from showbiz.migrate import include_name, upgrade
 from showbiz.models import Person
 
 
 def test_migrations_produce_exactly_the_models_schema(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                         "include_name": include_name})
         assert compare_metadata(context, db.metadata) == []
 
 

@@ -8,14 +8,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..text import InvalidInput
+from ..urls import absolute_url
 from ..timecodes import format_timecode
 
 
 def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
-    from . import auth, media, notes, public, studio
+    from . import auth, media, notes, public, search, studio
 
-    for module in (public, studio, notes, auth, media):
+    for module in (public, studio, notes, auth, media, search):
         app.register_blueprint(module.bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InvalidInput, _invalid_input)
@@ -23,13 +24,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.globals["absolute_url"] = absolute_url
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """An absolute address on the configured base URL (for feeds, sharing and media)."""
-    # Built without the request, so the CLI and feed renders get the same addresses as pages.
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"] + path
+    app.jinja_env.filters["funding_lines"] = lambda links: "\n".join(
+        f"{link['url']} {link.get('text', '')}".strip() for link in links or [])
+    app.jinja_env.filters["txt_lines"] = lambda entries: "\n".join(
+        f"{e['purpose']}: {e['text']}" if e.get("purpose") else e["text"] for e in entries or [])
 
 
 def format_duration(seconds: float | None) -> str:

@@ -29,8 +29,14 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+# Answered the same for everyone; reading the session would add "Vary: Cookie" and defeat caches.
+ANONYMOUS_ENDPOINTS = {"public.feed", "static"}
+
+
 def _load_user() -> None:
     g.user = None
+    if request.endpoint in ANONYMOUS_ENDPOINTS:
+        return
     user_id = session.get("user_id")
     if user_id is not None:
         user = db.session.get(User, user_id)

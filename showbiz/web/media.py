@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 
 from ..context import media_store
 from ..db import db
-from ..models import Episode, Person, Show
+from ..models import Episode, Person, Show, Transcript
 from ..shows import role_of
 from .sendfile import accel_redirect_response, file_response
 
@@ -39,6 +39,11 @@ def _visible_mime_type(key: str) -> str:
         if not episode.is_public and role_of(g.user, episode.show) is None:
             abort(404)
         return episode.audio_mime if key == episode.audio_key else _image_type(key)
+    transcript = db.session.scalar(select(Transcript).where(Transcript.key == key))
+    if transcript is not None:
+        if not transcript.episode.is_public and role_of(g.user, transcript.episode.show) is None:
+            abort(404)
+        return transcript.mime_type + "; charset=utf-8"
     known = db.session.scalar(select(Show.id).where(Show.artwork_key == key)) or \
         db.session.scalar(select(Person.id).where(Person.image_key == key))
     if known is None:

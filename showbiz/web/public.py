@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import json
+import time
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from werkzeug.http import http_date, parse_date
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from .. import pages, shownotes
+from .. import feeds, pages, shownotes
 from ..db import db
 from ..episodes import episode_by_slug
-from ..feed import Links, render
-from ..models import Article, Credit, Episode, Person, published_episodes
-from ..people import episode_cast
+from ..feeds import CACHE_SECONDS
+from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
-from . import absolute_url
 
 bp = Blueprint("public", __name__)
 
@@ -75,26 +74,38 @@ def chapters(slug: str, episode_slug: str):
 
 @bp.get("/shows/<slug>/feed.xml")
 def feed(slug: str):
-    """The show's podcast RSS feed."""
-    show = _show_or_404(slug)
-    episodes = list(db.session.scalars(published_episodes(show.id).options(
-        selectinload(Episode.credits).selectinload(Credit.person))))
-    cast = {e.id: episode_cast(e) for e in episodes}
-    people = {c.person_id for credits in cast.values() for c in credits}
-    people |= {c.person_id for c in show.credits}
-    person_slugs = dict(db.session.execute(select(Person.id, Person.slug)
-                                           .where(Person.id.in_(people))).all())
-    links = Links(
-        feed=absolute_url("public.feed", slug=show.slug),
-        show_page=absolute_url("public.show", slug=show.slug),
-        artwork=absolute_url("media.serve", key=show.artwork_key) if show.artwork_key else None,
-        episode_page={e.id: absolute_url("public.episode", slug=show.slug, episode_slug=e.slug)
-                      for e in episodes},
-        enclosure={e.id: absolute_url("media.serve", key=e.audio_key) for e in episodes},
-        person_page={pid: absolute_url("public.person", slug=s) for pid, s in person_slugs.items()},
-    )
-    return Response(render(show, episodes, cast, links),
-                    content_type="application/rss+xml; charset=utf-8")
+    """The show's podcast RSS feed, from the stored rendering (no database work when current)."""
+    built = feeds.cached(slug)
+    if built is None:
+        show = _show_or_404(slug)
+        if show.new_feed_url:
+            return redirect(show.new_feed_url, 301)
+        built = feeds.current(show)
+    return feed_response(built)
+
+
+def feed_response(built: feeds.Built) -> Response:
+    """200, 304 or HEAD for a stored feed, gzip when the client takes it."""
+    max_age = CACHE_SECONDS
+    if built.expires_at:
+        max_age = max(0, min(max_age, int(built.expires_at - time.time())))
+    headers = {"ETag": built.etag, "Last-Modified": http_date(built.last_modified),
+               "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding",
+               "Content-Type": "application/rss+xml; charset=utf-8"}
+    if _not_modified(built):
+        return Response(status=304, headers=headers)
+    body = built.xml
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body, headers["Content-Encoding"] = built.gz, "gzip"
+    return Response(body, headers=headers)
+
+
+def _not_modified(built: feeds.Built) -> bool:
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        return built.etag in {tag.strip() for tag in match.split(",")} or match.strip() == "*"
+    since = parse_date(request.headers.get("If-Modified-Since"))
+    return since is not None and int(built.last_modified) <= since.timestamp()
 
 
 @bp.get("/articles/")

@@ -8,7 +8,8 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from .. import audio, episodes, shows
+from .. import audio, episodes, files, shows
+from ..categories import CHOICES
 from ..db import db, transaction
 from ..models import Episode, Show
 from ..storage import DiskFull, TooLarge
@@ -69,8 +70,10 @@ def show_settings(slug: str):
     """Edit what the show page and the feed say about the show."""
     show = managed_show(slug)
     if request.method == "POST":
-        data = {field: request.form.get(field, "") for field in shows.EDITABLE}
-        data["explicit"] = "explicit" in request.form
+        data = {field: request.form[field] for field in shows.EDITABLE if field in request.form}
+        data.update({flag: flag in request.form for flag in shows.FLAGS})
+        data.update(categories=request.form.getlist("categories"))
+        data.update({f: request.form[f] for f in ("funding", "txt") if f in request.form})
         try:
             with transaction():
                 shows.apply_settings(show, data)
@@ -83,7 +86,25 @@ def show_settings(slug: str):
     return render_template("studio/show_settings.html", show=show, form=None, error=None)
 
 
+@bp.context_processor
+def _choices() -> dict:
+    return {"categories": CHOICES, "mediums": shows.MEDIUMS}
+
+
 UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
+
+
+@bp.post("/shows/<slug>/artwork")
+def show_artwork(slug: str):
+    """Upload the show's artwork (square JPEG or PNG, RGB, 1400 to 3000 pixels)."""
+    show = managed_show(slug)
+    try:
+        files.set_show_artwork(show, _form_file("artwork").stream)
+    except UPLOAD_ERRORS as error:
+        return render_template("studio/show_settings.html", show=show, form=None,
+                               error=_field_error(error, "artwork")), _upload_status(error)
+    flash("Artwork updated.")
+    return redirect(url_for("studio.show_settings", slug=slug))
 
 
 @bp.route("/shows/<slug>/episodes/new", methods=["GET", "POST"])
@@ -136,12 +157,20 @@ def replace_audio(slug: str, episode_id: int):
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id))
 
 
+def _form_file(field: str) -> FileStorage:
+    """The file part of an upload form, or a refusal a host understands."""
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose a file to upload.", field)
+    return upload
+
+
 def _form_upload() -> FileStorage:
     """The audio part of an upload form, or a refusal a host understands."""
-    upload = request.files.get("audio")
-    if upload is None or not upload.filename:
-        raise InvalidInput("Choose an audio file to upload.", "audio")
-    return upload
+    try:
+        return _form_file("audio")
+    except InvalidInput:
+        raise InvalidInput("Choose an audio file to upload.", "audio") from None
 
 
 def _upload_summary(episode: Episode) -> dict:
@@ -167,6 +196,8 @@ def _upload_status(error: Exception) -> int:
 
 def _field_error(error: Exception, field: str) -> InvalidInput:
     if isinstance(error, InvalidInput):
+        if error.field == "file":
+            error.field = field
         return error
     if isinstance(error, TooLarge):
         limit = current_app.config["MAX_UPLOAD_MB"]
@@ -200,6 +231,31 @@ def edit_episode(slug: str, episode_id: int):
                                                   "it. Reload to see their changes.", None),
                                form=request.form), 409
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
+
+
+@bp.post("/shows/<slug>/episodes/<int:episode_id>/artwork")
+def episode_artwork(slug: str, episode_id: int):
+    """Give the episode its own artwork."""
+    return _episode_file(slug, episode_id, "artwork",
+                         lambda episode, upload: files.set_episode_artwork(episode, upload.stream))
+
+
+@bp.post("/shows/<slug>/episodes/<int:episode_id>/transcript")
+def transcript(slug: str, episode_id: int):
+    """Attach a WebVTT or SRT transcript."""
+    return _episode_file(slug, episode_id, "transcript", lambda episode, upload: (
+        files.add_transcript(episode, upload.stream, request.form.get("language", ""))))
+
+
+def _episode_file(slug: str, episode_id: int, field: str, store):
+    episode = managed_episode(slug, episode_id)
+    try:
+        store(episode, _form_file(field))
+    except UPLOAD_ERRORS as error:
+        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                               form=None, error=_field_error(error, field)), _upload_status(error)
+    flash(f"{field.capitalize()} saved.")
+    return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id))
 
 
 @bp.post("/shows/<slug>/episodes/<int:episode_id>/delete")

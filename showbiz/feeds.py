@@ -40,6 +40,7 @@ class Built:
     last_modified: float
     expires_at: float | None
     stamp: int = 0  # the metadata file's mtime, to notice another process's rebuild
+    moved_to: str = ""  # the show's new feed address, answered with a 301
 
 
 def feed_dir() -> Path:
@@ -61,7 +62,7 @@ def rebuild(show_id: int) -> Built:
     fresh = _render_items(show, list(revisions))
     body = feed.render_channel(channel_data(show), [
         fresh[i] if i in fresh else xml[len(prefix):].encode() for i, xml, _ in rows])
-    built = _store(show.slug, body, _next_publication(show.id))
+    built = _store(show.slug, body, _next_publication(show.id), show.new_feed_url)
     if fresh:
         _keep_items(fresh, revisions)
     return built
@@ -148,7 +149,7 @@ def _next_publication(show_id: int) -> float | None:
     return when.timestamp() if when else None
 
 
-def _store(slug: str, xml: bytes, expires_at: float | None) -> Built:
+def _store(slug: str, xml: bytes, expires_at: float | None, moved_to: str) -> Built:
     """Write the feed, its gzip copy and its metadata atomically; keep Last-Modified if unchanged."""
     folder = feed_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,10 +159,11 @@ def _store(slug: str, xml: bytes, expires_at: float | None) -> Built:
     gz = gzip.compress(xml, compresslevel=6, mtime=0)
     _atomic_write(folder / f"{slug}.xml", xml)
     _atomic_write(folder / f"{slug}.xml.gz", gz)
-    meta = {"etag": etag, "last_modified": last_modified, "expires_at": expires_at}
+    meta = {"etag": etag, "last_modified": last_modified, "expires_at": expires_at,
+            "moved_to": moved_to}
     _atomic_write(folder / f"{slug}.json", json.dumps(meta).encode())
     stamp = (folder / f"{slug}.json").stat().st_mtime_ns
-    built = Built(xml, gz, etag, last_modified, expires_at, stamp)
+    built = Built(xml, gz, etag, last_modified, expires_at, stamp, moved_to)
     _memory[(str(folder), slug)] = built
     if expires_at:
         _schedule(current_app._get_current_object(), expires_at)
@@ -203,7 +205,8 @@ def cached(slug: str) -> Built | None:
         try:
             built = Built((folder / f"{slug}.xml").read_bytes(),
                           (folder / f"{slug}.xml.gz").read_bytes(),
-                          meta["etag"], meta["last_modified"], meta["expires_at"], stamp)
+                          meta["etag"], meta["last_modified"], meta["expires_at"], stamp,
+                          meta.get("moved_to", ""))
         except (FileNotFoundError, TypeError, KeyError):
             return None
         _memory[(str(folder), slug)] = built

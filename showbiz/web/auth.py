@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from ..db import db, transaction
@@ -18,9 +19,18 @@ csrf = CSRFProtect()
 FAILED = "That e-mail and password do not match an account."
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Leaves responses meant for everyone untouched: no cookie, no "Vary: Cookie"."""
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint not in ANONYMOUS_ENDPOINTS:
+            super().save_session(app, session, response)
+
+
 def login_manager_init(app: Flask) -> None:
     """Load the signed-in user before each request."""
     app.config.setdefault("SESSION_REFRESH_EACH_REQUEST", False)
+    app.session_interface = _SessionInterface()
     app.before_request(_load_user)
 
 

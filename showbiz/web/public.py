@@ -75,12 +75,9 @@ def chapters(slug: str, episode_slug: str):
 @bp.get("/shows/<slug>/feed.xml")
 def feed(slug: str):
     """The show's podcast RSS feed, from the stored rendering (no database work when current)."""
-    built = feeds.cached(slug)
-    if built is None:
-        show = _show_or_404(slug)
-        if show.new_feed_url:
-            return redirect(show.new_feed_url, 301)
-        built = feeds.current(show)
+    built = feeds.cached(slug) or feeds.current(_show_or_404(slug))
+    if built.moved_to:
+        return redirect(built.moved_to, 301)
     return feed_response(built)
 
 

@@ -1,0 +1,172 @@
+"""Probe time against audio length: a 60-minute file vs a 3-second one (prints figures; not a test).
+
+Run: .venv/bin/python bench/probe.py [--repeat 15] [--timeout 600]
+
+Target (from the issue): probing a 60-minute file takes the same time as probing a 3-second one
+(here: the median of the 60-minute file is within 1.5x of the 3-second file's).
+
+Files, made in a temp dir that is removed at the end:
+  MP3 CBR + Info    lame -b 128 (44.1 kHz mono); the LAME Info header's counts are rewritten
+  MP3 CBR, no Info  lame -b 128 -t (no header: the frames are counted)
+  MP3 VBR + Xing    lame -V 6; the Xing header's counts are rewritten
+  MP3 VBR, no Xing  lame -V 6 -t (no header at all, so the frames must be counted)
+  M4A (faststart)   ffmpeg aac 32 kbit/s, moov before mdat
+  M4A (moov at end) the same audio remuxed with the index after the audio
+The 60-minute MP3s repeat a 10-second clip's frames; the 3-second ones are that clip's first
+frames; the 60-minute M4As loop a 10-second clip with `ffmpeg -stream_loop ... -c copy`.
+Without lame the MP3 frames come from tests/data/ (cbr.mp3, chapters.mp3, vbr_xing.mp3,
+vbr_noxing.mp3);
+without ffmpeg the M4A rows are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from upload import (ROOT, lame_clip, make_wav, patch_vbr_header,  # noqa: E402
+                    samples_per_frame, split_mp3)
+
+from showbiz import audio  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+SHORT, LONG = 3.0, 3600.0
+SAME = 1.5  # "the same time": the long file's median within this factor of the short one's
+
+
+def write_mp3(path: Path, header: bytes | None, frames: list[bytes], seconds: float) -> None:
+    """header (patched with the real counts) + the clip's frames cycled for `seconds`."""
+    samples, rate = samples_per_frame(frames[0])
+    count = max(1, round(seconds * rate / samples))
+    whole, part = divmod(count, len(frames))
+    body_len = whole * sum(map(len, frames)) + sum(map(len, frames[:part]))
+    block = b"".join(frames)
+    with open(path, "wb") as out:
+        if header is not None:
+            out.write(patch_vbr_header(header, count, len(header) + body_len))
+        for _ in range(whole):
+            out.write(block)
+        out.write(b"".join(frames[:part]))
+
+
+def mp3_sources(tmp: Path) -> tuple[dict[str, tuple[bytes | None, list[bytes]]], str]:
+    """Per row: (Xing/Info frame or None, audio frames of a ~10 s clip); and where they came from."""
+    encoded = {"MP3 CBR + Info": lame_clip(tmp, 10.0, "-b", "128"),
+               "MP3 CBR, no Info": lame_clip(tmp, 10.0, "-b", "128", "-t"),
+               "MP3 VBR + Xing": lame_clip(tmp, 10.0, "-V", "6"),
+               "MP3 VBR, no Xing": lame_clip(tmp, 10.0, "-V", "6", "-t")}
+    note = "lame, 10 s clip at 44.1 kHz mono"
+    if None in encoded.values():
+        note = "tests/data fixtures (lame not found)"
+        encoded = {"MP3 CBR + Info": (DATA / "cbr.mp3").read_bytes(),
+                   "MP3 CBR, no Info": (DATA / "chapters.mp3").read_bytes(),
+                   "MP3 VBR + Xing": (DATA / "vbr_xing.mp3").read_bytes(),
+                   "MP3 VBR, no Xing": (DATA / "vbr_noxing.mp3").read_bytes()}
+    out = {}
+    for name, data in encoded.items():
+        header, frames = split_mp3(data)
+        if (header is None) != name.endswith(("no Xing", "no Info")):
+            raise SystemExit(f"{name}: unexpected {'missing' if header is None else ''} VBR header")
+        out[name] = (header, frames)
+    return out, note
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True, timeout=300)
+
+
+def make_m4a(tmp: Path) -> dict[str, tuple[Path, Path]]:
+    clip, short = tmp / "clip.m4a", tmp / "short.m4a"
+    sine = "sine=frequency=440:sample_rate=44100:duration={}"
+    ffmpeg("-f", "lavfi", "-i", sine.format(10), "-ac", "1", "-c:a", "aac", "-b:a", "32k",
+           str(clip))
+    ffmpeg("-f", "lavfi", "-i", sine.format(SHORT), "-ac", "1", "-c:a", "aac", "-b:a", "32k",
+           "-movflags", "+faststart", str(short))
+    long = tmp / "long.m4a"
+    ffmpeg("-stream_loop", str(int(LONG / 10) - 1), "-i", str(clip), "-c", "copy",
+           "-movflags", "+faststart", str(long))
+    rows = {"M4A (faststart)": (short, long)}
+    late = {}
+    for name, src in (("short", short), ("long", long)):
+        late[name] = tmp / f"{name}-moov-at-end.m4a"
+        ffmpeg("-i", str(src), "-c", "copy", str(late[name]))  # the mp4 muxer's default order
+    rows["M4A (moov at end)"] = (late["short"], late["long"])
+    return rows
+
+
+def timings(path: Path, repeat: int) -> tuple[list[float], audio.AudioInfo]:
+    info = audio.probe(path)  # warm-up: page cache, imports
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        audio.probe(path)
+        runs.append(time.perf_counter() - start)
+    return runs, info
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=15, help="timed probes per file")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many s")
+    args = parser.parse_args()
+
+    def too_long(*_):
+        raise SystemExit(f"gave up after {args.timeout:.0f} s")
+
+    signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(int(args.timeout))
+    tmp = Path(tempfile.mkdtemp(prefix="showbiz-bench-probe-"))
+    try:
+        rows: dict[str, tuple[Path, Path]] = {}
+        sources, note = mp3_sources(tmp)
+        print(f"MP3 frames from {note}")
+        for i, (name, (header, frames)) in enumerate(sources.items()):
+            pair = []
+            for seconds in (SHORT, LONG):
+                path = tmp / f"{i}-{int(seconds)}s.mp3"
+                write_mp3(path, header, frames, seconds)
+                pair.append(path)
+            rows[name] = (pair[0], pair[1])
+        if shutil.which("ffmpeg"):
+            rows.update(make_m4a(tmp))
+        else:
+            print("note: ffmpeg not found, the M4A rows are skipped")
+
+        print(f"showbiz.audio.probe, {args.repeat} timed runs per file after one warm-up; "
+              f"times in ms; 'same' = 60-min median within {SAME}x of the 3-s one\n")
+        print(f"{'format':19} {'3 s: size':>10} {'median':>8} {'min':>8}   "
+              f"{'60 min: size':>13} {'median':>8} {'min':>8}   {'ratio':>6}  verdict  durations")
+        ok = True
+        for name, (short, long) in rows.items():
+            (s_runs, s_info), (l_runs, l_info) = (timings(short, args.repeat),
+                                                  timings(long, args.repeat))
+            s_med, l_med = statistics.median(s_runs), statistics.median(l_runs)
+            ratio = l_med / s_med
+            same = ratio <= SAME
+            ok &= same
+            durations = f"{s_info.duration_seconds:.1f} s / {l_info.duration_seconds / 60:.1f} min"
+            if abs(s_info.duration_seconds - SHORT) > 0.5 or abs(l_info.duration_seconds - LONG) > 5:
+                durations += " (WRONG)"
+                ok = False
+            print(f"{name:19} {short.stat().st_size / 1024:8.0f} K {s_med * 1000:8.2f} "
+                  f"{min(s_runs) * 1000:8.2f}   {long.stat().st_size / 1048576:11.1f} M "
+                  f"{l_med * 1000:8.2f} {min(l_runs) * 1000:8.2f}   {ratio:5.1f}x  "
+                  f"{'PASS' if same else 'FAIL':7}  {durations}")
+        print(f"\noverall: {'PASS' if ok else 'FAIL'}")
+        return 0 if ok else 1
+    finally:
+        signal.alarm(0)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

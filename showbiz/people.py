@@ -67,3 +67,65 @@ def episode_cast(episode: Episode) -> list[Credit]:
     inherited = [c for c in episode.show.credits
                  if (c.person_id, c.role) not in excluded | present]
     return inherited + own
+
+
+def update_person(person: Person, data: dict) -> Person:
+    """Set a person's name, bio and website."""
+    name = clean_text(data.get("name"), field="name", label="Name", max_length=200,
+                      required=True)
+    other = person_by_name(name)
+    if other is not None and other.id != person.id:
+        raise InvalidInput(f"{other.name} already exists; merge the two instead.", "name")
+    person.name = name
+    person.bio = clean_text(data.get("bio"), field="bio", label="Bio", max_length=4000,
+                            multiline=True)
+    website = clean_text(data.get("website"), field="website", label="Website", max_length=2048)
+    if website and not website.startswith(("http://", "https://")):
+        raise InvalidInput("Website must start with http:// or https://.", "website")
+    person.website = website
+    return person
+
+
+def merge_people(duplicate: Person, keep: Person) -> Person:
+    """Fold a duplicate into the person to keep: credits and articles move, the duplicate goes."""
+    if duplicate.id == keep.id:
+        raise InvalidInput("Choose a different person to merge into.", "keep")
+    kept = {(c.show_id, c.episode_id, c.role) for c in keep.credits}
+    for entry in list(duplicate.credits):
+        if (entry.show_id, entry.episode_id, entry.role) in kept:
+            db.session.delete(entry)
+        else:
+            entry.person = keep
+    for article in list(duplicate.articles):
+        article.author = keep
+    for field in ("bio", "website", "image_key"):
+        if not getattr(keep, field):
+            setattr(keep, field, getattr(duplicate, field))
+    db.session.flush()
+    db.session.delete(duplicate)
+    return keep
+
+
+def remove_credit(owner: Show | Episode, credit_id: int) -> None:
+    """Take a credit off a show or an episode."""
+    entry = next((c for c in owner.credits if c.id == credit_id), None)
+    if entry is None:
+        raise InvalidInput("That credit is not here.", "credit")
+    owner.credits.remove(entry)
+
+
+def set_excluded(episode: Episode, person: Person, role: str, excluded: bool) -> None:
+    """Leave one of the show's cast out of this episode, or bring them back."""
+    entry = next((c for c in episode.credits if c.person_id == person.id and c.role == role),
+                 None)
+    if excluded and entry is None:
+        episode.credits.append(Credit(person=person, role=role, excluded=True,
+                                      group=ROLE_GROUPS.get(role, "cast"),
+                                      position=len(episode.credits)))
+    elif not excluded and entry is not None and entry.excluded:
+        episode.credits.remove(entry)
+
+
+def all_people() -> list[Person]:
+    """Everyone, by name."""
+    return list(db.session.scalars(select(Person).order_by(func.lower(Person.name))))

@@ -14,9 +14,9 @@ from ..timecodes import format_timecode
 
 def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
-    from . import auth, media, notes, public, search, studio
+    from . import auth, media, notes, people, public, search, studio
 
-    for module in (public, studio, notes, auth, media, search):
+    for module in (public, studio, notes, people, auth, media, search):
         app.register_blueprint(module.bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InvalidInput, _invalid_input)

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from .. import audio, episodes, files, shows
 from ..categories import CHOICES
 from ..db import db, transaction
+from ..people import ROLES
 from ..models import Episode, Show
 from ..storage import DiskFull, TooLarge
 from ..text import InvalidInput
@@ -86,9 +87,9 @@ def show_settings(slug: str):
     return render_template("studio/show_settings.html", show=show, form=None, error=None)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _choices() -> dict:
-    return {"categories": CHOICES, "mediums": shows.MEDIUMS}
+    return {"categories": CHOICES, "mediums": shows.MEDIUMS, "roles": ROLES}
 
 
 UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)

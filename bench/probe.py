@@ -58,7 +58,7 @@ def write_mp3(path: Path, header: bytes | None, frames: list[bytes], seconds: fl
 
 
 def mp3_sources(tmp: Path) -> tuple[dict[str, tuple[bytes | None, list[bytes]]], str]:
-    """Per row: (Xing/Info frame or None, audio frames of a ~10 s clip); and where they came from."""
+    """Per row: (Xing/Info frame or None, a ~10 s clip's audio frames); and their origin."""
     encoded = {"MP3 CBR + Info": lame_clip(tmp, 10.0, "-b", "128"),
                "MP3 CBR, no Info": lame_clip(tmp, 10.0, "-b", "128", "-t"),
                "MP3 VBR + Xing": lame_clip(tmp, 10.0, "-V", "6"),
@@ -123,6 +123,8 @@ def main() -> int:
         raise SystemExit(f"gave up after {args.timeout:.0f} s")
 
     signal.signal(signal.SIGALRM, too_long)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # clean up (server, temp dir) when killed too
+        signal.signal(sig, lambda *_: sys.exit("stopped by signal"))
     signal.alarm(int(args.timeout))
     tmp = Path(tempfile.mkdtemp(prefix="showbiz-bench-probe-"))
     try:
@@ -154,7 +156,8 @@ def main() -> int:
             same = ratio <= SAME
             ok &= same
             durations = f"{s_info.duration_seconds:.1f} s / {l_info.duration_seconds / 60:.1f} min"
-            if abs(s_info.duration_seconds - SHORT) > 0.5 or abs(l_info.duration_seconds - LONG) > 5:
+            if (abs(s_info.duration_seconds - SHORT) > 0.5
+                    or abs(l_info.duration_seconds - LONG) > 5):
                 durations += " (WRONG)"
                 ok = False
             print(f"{name:19} {short.stat().st_size / 1024:8.0f} K {s_med * 1000:8.2f} "

@@ -514,3 +514,27 @@ def _probe_wav(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
 
 _PROBERS = {"mp3": _probe_mp3, "mp4": _probe_mp4, "ogg": _probe_ogg,
             "flac": _probe_flac, "wav": _probe_wav}
+
+
+def write_chapters(path: str | os.PathLike, chapters: list[Chapter],
+                   duration_seconds: float) -> None:
+    """Write ID3 chapters (CHAP with title and link, one CTOC) into an MP3, replacing old ones."""
+    try:
+        tags = id3.ID3(path)
+    except id3.ID3NoHeaderError:
+        tags = id3.ID3()
+    tags.delall("CHAP")
+    tags.delall("CTOC")
+    ids = [f"chp{n}" for n in range(len(chapters))]
+    ends = [c.start_seconds for c in chapters[1:]] + [duration_seconds]
+    for element_id, chapter, end in zip(ids, chapters, ends):
+        frames = [id3.TIT2(encoding=3, text=[chapter.title])]
+        if chapter.url:
+            frames.append(id3.WXXX(encoding=3, desc="", url=chapter.url))
+        tags.add(id3.CHAP(element_id=element_id, start_time=int(chapter.start_seconds * 1000),
+                          end_time=int(end * 1000), sub_frames=frames))
+    if chapters:
+        tags.add(id3.CTOC(element_id="toc", flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
+                          child_element_ids=ids,
+                          sub_frames=[id3.TIT2(encoding=3, text=["Chapters"])]))
+    tags.save(path, v2_version=3)

@@ -70,6 +70,29 @@ def replace_audio(episode: Episode, stream: BinaryIO, filename: str) -> Episode:
     return episode
 
 
+def embed_chapters(episode: Episode) -> bool:
+    """Write the episode's chapters into its MP3 as ID3 frames (a new file; size and hash kept
+    right); returns False for other formats or when there are no chapters."""
+    from .shownotes import chapters
+
+    marks = chapters(episode)
+    if episode.audio_mime != "audio/mpeg" or not marks:
+        return False
+    store = media_store()
+    old_key = episode.audio_key
+    with store.open(old_key) as source, store.incoming(source, max_bytes=_max_bytes()) as copy:
+        audio.write_chapters(copy.path, [audio.Chapter(m.start_seconds, None, m.title, m.url)
+                                         for m in marks], episode.duration_seconds)
+        copy.rehash()
+        key = copy.keep(prefix="audio", suffix=".mp3")
+        with transaction():
+            row = db.session.get(Episode, episode.id)
+            row.audio_key, row.audio_size_bytes = key, copy.size_bytes
+            row.audio_sha256 = copy.sha256
+    store.delete(old_key)
+    return True
+
+
 def delete_episode(episode: Episode) -> None:
     """Delete an episode and, after the commit, its files."""
     keys = [k for k in (episode.audio_key, episode.artwork_key) if k]
@@ -81,6 +104,11 @@ def delete_episode(episode: Episode) -> None:
 
 def apply_edits(episode: Episode, data: Mapping[str, str]) -> Episode:
     """Validate and set what a host edits on an episode, and publish, schedule or unpublish."""
+    with db.session.no_autoflush:  # one UPDATE (and one version step) for the whole edit
+        return _apply_edits(episode, data)
+
+
+def _apply_edits(episode: Episode, data: Mapping[str, str]) -> Episode:
     episode.title = clean_text(data.get("title"), field="title", label="Title", max_length=255,
                                required=True)
     episode.summary = clean_text(data.get("summary"), field="summary", label="Summary",

@@ -87,6 +87,16 @@ class Incoming:
         self.sha256 = ""
         self.kept_key: str | None = None
 
+    def rehash(self) -> None:
+        """Measure size and SHA-256 again, after the file was changed in place (tags written)."""
+        digest, size = hashlib.sha256(), 0
+        with open(self.path, "rb") as source:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+            os.fsync(source.fileno())
+        self.size_bytes, self.sha256 = size, digest.hexdigest()
+
     def keep(self, *, prefix: str, suffix: str) -> str:
         """Atomically move the received file to a new generated key and return it."""
         if self.kept_key is not None:

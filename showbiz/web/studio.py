@@ -221,6 +221,8 @@ def edit_episode(slug: str, episode_id: int):
             if request.form.get("version", type=int) != episode.version:
                 raise StaleDataError()
             episodes.apply_edits(episode, request.form)
+        if request.form.get("embed_chapters") and episode.state != "draft":
+            episodes.embed_chapters(episode)  # after the commit: it writes a new audio file
         flash("Episode saved.")
     except InvalidInput as error:
         return render_template("studio/episode_edit.html", episode=episode, show=episode.show,

@@ -213,3 +213,44 @@ def show_by_slug(slug: str) -> Show | None:
 def all_shows() -> list[Show]:
     """Every show, by title."""
     return list(db.session.scalars(select(Show).order_by(Show.title)))
+
+
+def members(show: Show) -> list[Membership]:
+    """The show's members with their users, owners first."""
+    return sorted(show.memberships, key=lambda m: (m.role != "owner", m.user.email))
+
+
+def add_member(show: Show, email: str, role: str) -> Membership:
+    """Give an existing user a role on the show (or change it)."""
+    from .users import user_by_email
+
+    if role not in ("owner", "editor"):
+        raise InvalidInput("Role must be owner or editor.", "role")
+    user = user_by_email(check_email(email, field="member_email"))
+    if user is None:
+        raise InvalidInput(f"No user has the e-mail {email.strip()}; an admin can add them with "
+                           "`showbiz user add`.", "member_email")
+    membership = next((m for m in show.memberships if m.user_id == user.id), None)
+    if membership is None:
+        membership = Membership(user=user, role=role)
+        show.memberships.append(membership)
+    else:
+        _keep_an_owner(show, membership, role)
+        membership.role = role
+    return membership
+
+
+def remove_member(show: Show, membership_id: int) -> None:
+    """Take a user off the show (its last owner stays)."""
+    membership = next((m for m in show.memberships if m.id == membership_id), None)
+    if membership is None:
+        raise InvalidInput("That person is not a member of this show.", "member_email")
+    _keep_an_owner(show, membership, None)
+    show.memberships.remove(membership)
+
+
+def _keep_an_owner(show: Show, membership: Membership, new_role: str | None) -> None:
+    owners = [m for m in show.memberships if m.role == "owner"]
+    if membership.role == "owner" and new_role != "owner" and len(owners) == 1:
+        raise InvalidInput("A show needs at least one owner; make someone else owner first.",
+                           "member_email")

@@ -89,10 +89,32 @@ def show_settings(slug: str):
 
 @bp.app_context_processor
 def _choices() -> dict:
-    return {"categories": CHOICES, "mediums": shows.MEDIUMS, "roles": ROLES}
+    return {"categories": CHOICES, "mediums": shows.MEDIUMS, "roles": ROLES,
+            "role_of": shows.role_of, "members_of": shows.members}
 
 
 UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
+
+
+@bp.post("/shows/<slug>/members")
+def members(slug: str):
+    """Add a member, change a role or remove a member (owners and admins only)."""
+    show = managed_show(slug)
+    if shows.role_of(g.user, show) not in ("owner", "admin"):
+        abort(404)
+    try:
+        with transaction():
+            row = db.session.get(Show, show.id)
+            if request.form.get("remove"):
+                shows.remove_member(row, request.form.get("remove", type=int) or 0)
+            else:
+                shows.add_member(row, request.form.get("member_email", ""),
+                                 request.form.get("role", "editor"))
+    except InvalidInput as error:
+        return render_template("studio/show_settings.html", show=show, form=None,
+                               error=error), 400
+    flash("Members updated.")
+    return redirect(url_for("studio.show_settings", slug=slug, _anchor="members"))
 
 
 @bp.post("/shows/<slug>/artwork")

@@ -112,3 +112,26 @@ def add_transcript(episode: Episode, stream: BinaryIO, language: str = "") -> st
     return _store_checked(stream, prefix="transcripts", max_bytes=MAX_TRANSCRIPT_BYTES,
                           check=transcript_kind, suffix=lambda kind: TRANSCRIPT_TYPES[kind][1],
                           apply=apply)
+
+
+_CUE_TIME = re.compile(r"^(?:(\d+):)?(\d{2}):(\d{2})[.,](\d{3}) -->")
+
+
+def transcript_cues(key: str) -> list[tuple[float, str]]:
+    """A stored transcript's cues as (start seconds, text), for showing it on the episode page."""
+    with media_store().open(key) as source:
+        text = source.read(MAX_TRANSCRIPT_BYTES).decode("utf-8-sig", "replace")
+    cues, start, lines = [], None, []
+    for line in text.replace("\r\n", "\n").split("\n") + [""]:
+        match = _CUE_TIME.match(line)
+        if match:
+            hours, minutes, seconds, millis = match.groups()
+            start = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+            lines = []
+        elif not line.strip():
+            if start is not None and lines:
+                cues.append((start, " ".join(lines)))
+            start, lines = None, []
+        elif start is not None:
+            lines.append(re.sub(r"<[^>]+>", "", line).strip())  # VTT voice and style tags
+    return cues

@@ -68,3 +68,16 @@ def person_detail(person: Person) -> dict:
     return {"shows": [c.show for c in credits if c.show_id and not c.excluded],
             "episodes": [(e, episode_roles.get(e.id) or show_roles[e.show_id]) for e in episodes],
             "articles": articles}
+
+
+def neighbours(episode: Episode) -> tuple[Episode | None, Episode | None]:
+    """The published episodes just before and just after this one in its show."""
+    listed = published_episodes(episode.show_id)
+    older = db.session.scalar(listed.where(
+        (Episode.published_at < episode.published_at)
+        | ((Episode.published_at == episode.published_at) & (Episode.id < episode.id))).limit(1))
+    newer = db.session.scalar(listed.order_by(None).order_by(
+        Episode.published_at, Episode.id).where(
+        (Episode.published_at > episode.published_at)
+        | ((Episode.published_at == episode.published_at) & (Episode.id > episode.id))).limit(1))
+    return older, newer

@@ -1,6 +1,17 @@
 // Seek the episode player from #t=mm:ss links and timestamp buttons; pages work without this.
 (function () {
   "use strict";
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.dataset.copy);
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      });
+    });
+  });
   var player = document.getElementById("player");
   if (!player) return;
   function seconds(text) {

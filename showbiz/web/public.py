@@ -8,12 +8,13 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from werkzeug.http import http_date, parse_date
 from sqlalchemy import select
 
-from .. import feeds, pages, shownotes
+from .. import feeds, files, pages, shownotes
 from ..db import db
 from ..episodes import episode_by_slug
 from ..feeds import CACHE_SECONDS
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
+from . import structured
 
 bp = Blueprint("public", __name__)
 
@@ -42,8 +43,10 @@ def show(slug: str):
     episodes, total = pages.show_page(show, page, per_page)
     if page > 1 and not episodes:
         abort(404, "This page of episodes does not exist.")
+    cast = pages.show_cast(show)
     return render_template("public/show.html", show=show, episodes=episodes, page=page,
-                           pages=max(1, -(-total // per_page)), cast=pages.show_cast(show))
+                           pages=max(1, -(-total // per_page)), cast=cast,
+                           json_ld=structured.series(show, cast))
 
 
 @bp.get("/shows/<slug>/episodes/<episode_slug>/")
@@ -51,8 +54,14 @@ def episode(slug: str, episode_slug: str):
     """An episode: the player, the articles it discusses, who is on it."""
     episode = _public_episode(slug, episode_slug)
     notes, cast = pages.episode_detail(episode)
+    older, newer = pages.neighbours(episode)
+    transcript = next((t for t in episode.transcripts if t.mime_type == "text/vtt"), None) or \
+        next(iter(episode.transcripts), None)
     return render_template("public/episode.html", show=episode.show, episode=episode,
-                           notes=notes, cast=cast, chapters=shownotes.chapters(episode))
+                           notes=notes, cast=cast, chapters=shownotes.chapters(episode),
+                           older=older, newer=newer, transcript=transcript,
+                           json_ld=structured.episode(episode, notes, cast),
+                           cues=files.transcript_cues(transcript.key) if transcript else [])
 
 
 def _public_episode(slug: str, episode_slug: str) -> Episode:

@@ -262,7 +262,8 @@ def stage_timer(totals: dict[str, float]):
     """Time rebuild()'s parts by wrapping the functions it calls (bench process only)."""
     from showbiz import feed, feeds
 
-    targets = [(feeds, "_render_items", "items: query + render (total)"),
+    targets = [(feeds, "rebuild", "rebuild() (total)"),
+               (feeds, "_render_items", "items: query + render (total)"),
                (feeds, "item_data", "items: ORM -> ItemData"),
                (feed, "render_items", "items: feedgen/lxml render"),
                (feeds, "channel_data", "channel: data"),
@@ -298,10 +299,13 @@ def breakdown(run, repeat: int = 3) -> list[tuple[str, float]]:
         totals: dict[str, float] = {}
         with stage_timer(totals):
             total = run()
-        top = sum(v for k, v in totals.items()
-                  if k.endswith("(total)") or k.startswith(("channel", "keep")))
+        parts = sum(v for k, v in totals.items()
+                    if k.startswith(("items", "channel", "store", "keep")) and
+                    (k.endswith("(total)") or k.startswith(("channel", "keep"))))
+        inside = totals.get("rebuild() (total)", 0.0)
         totals = {k: v * 1000 for k, v in totals.items()}
-        totals["rest (rows read, flush, commit, ...)"] = total - top * 1000
+        totals["rest of rebuild (cached rows read, splice)"] = (inside - parts) * 1000
+        totals["outside rebuild (edit: load, flush, commit)"] = total - inside * 1000
         totals["TOTAL"] = total
         for k, v in totals.items():
             samples.setdefault(k, []).append(v)
@@ -344,6 +348,31 @@ def profile(run, label: str, top: int = 14) -> None:
             print("    " + line.replace(str(ROOT) + "/", "").rstrip()[:150])
 
 
+def gzip_alternatives(xml: bytes) -> None:
+    """What the gzip copy costs on this feed with the stdlib, by level (best of 3)."""
+    import zlib
+
+    figures = []
+    for level in (1, 4, 6, 9):
+        best = min(_clock(lambda: gzip.compress(xml, compresslevel=level, mtime=0))
+                   for _ in range(3))
+        figures.append(f"level {level} {best:.0f} ms / {len(gzip.compress(xml, level, mtime=0)) / 1e6:.2f} MB")
+    crc = min(_clock(lambda: zlib.crc32(xml)) for _ in range(3))
+    sha = min(_clock(lambda: hashlib.sha256(xml).digest()) for _ in range(3))
+    print(f"  stdlib gzip of this {len(xml) / 1e6:.1f} MB feed: {'; '.join(figures)}; "
+          f"for scale: zlib.crc32 {crc:.1f} ms, sha256 {sha:.1f} ms")
+
+
+def _clock(run) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -357,7 +386,7 @@ def rebuild_figures(show_ids: dict[int, int], full_runs: int, edit_runs: int,
     from showbiz.models import Episode
 
     passed, per_episode = True, {}
-    print("\n== rebuild (in-process showbiz.feeds.rebuild, database read included) ==")
+    print(f"\n== rebuild (in-process showbiz.feeds.rebuild, database read included; {load()}) ==")
     for size, show_id in show_ids.items():
         timed_full(show_id)  # warm-up: imports, statement caches, OS page cache
         with Renders() as renders:
@@ -376,7 +405,7 @@ def rebuild_figures(show_ids: dict[int, int], full_runs: int, edit_runs: int,
         if not ok or want_profile:
             print(f"  stage breakdown, {size} episodes (median of 3 instrumented runs, ms):")
             for label, ms in breakdown(lambda: timed_full(show_id)):
-                print(f"    {label:38s} {ms:8.1f}")
+                print(f"    {label:44s} {ms:8.1f}")
             if size == min(show_ids):
                 clear_items(show_id)
                 profile(lambda: rebuild(show_id), f"a full rebuild of {size} episodes")
@@ -417,9 +446,13 @@ def rebuild_figures(show_ids: dict[int, int], full_runs: int, edit_runs: int,
         k = iter(range(1000, 2000))
         print(f"  stage breakdown of the edit (median of 3 instrumented runs, ms):")
         for label, ms in breakdown(lambda: timed_edit(show_id, episode_id, next(k))):
-            print(f"    {label:38s} {ms:8.1f}")
+            print(f"    {label:44s} {ms:8.1f}")
+        print(f"  stage breakdown of the plain rebuild() with every item cached (ms):")
+        for label, ms in breakdown(lambda: timed_cached(show_id)):
+            print(f"    {label:44s} {ms:8.1f}")
         profile(lambda: timed_edit(show_id, episode_id, next(k)),
                 f"the one-episode edit of {size}")
+        gzip_alternatives(cached(f"bench-{size}").xml)
     return passed, show_id
 
 
@@ -545,7 +578,8 @@ def serve_figures(env: dict, tmp: Path, slug: str, configs: list[tuple[int, int]
     path = f"/shows/{slug}/feed.xml"
     plain, gzipped, conditional = {}, {"Accept-Encoding": "gzip"}, {"If-None-Match": etag}
     print(f"\n== serving {path}: {len(xml):,} bytes, gzip {len(gz):,} bytes; "
-          f"wrk -t2 -c16 -d{duration}s, {rounds} interleaved rounds, median; {os.cpu_count()} CPUs ==")
+          f"wrk -t2 -c16 -d{duration}s, {rounds} interleaved rounds, median; {os.cpu_count()} CPUs; "
+          f"{load()} ==")
     print("showbiz serve and the bare app: showbiz.server.run_gunicorn (gthread, sendfile, "
           "access log to a file, keepalive 5); nginx: 2 workers, sendfile, access_log off")
     nginx_port = free_port()
@@ -582,7 +616,7 @@ def serve_figures(env: dict, tmp: Path, slug: str, configs: list[tuple[int, int]
             med = {label: (statistics.median(r for r, _ in s), statistics.median(m for _, m in s))
                    for label, s in samples.items()}
             print(f"-- showbiz serve --workers {workers} --threads {threads} "
-                  f"(bare app: the same) --")
+                  f"(bare app: the same); after it: {load()} --")
             for label, (rps, mbs) in med.items():
                 spread = ", ".join(f"{r:.0f}" for r, _ in samples[label])
                 print(f"  {label:26s} {rps:9.0f} req/s {mbs:9.1f} MB/s   (rounds: {spread})")

@@ -263,6 +263,41 @@ def _scan_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
     return frames, audio
 
 
+EXACT_SCAN_BYTES = 4 * 1024 * 1024  # above this, headerless MP3s are sampled, not counted
+_WINDOWS, _HOPS = 256, 32  # ~8,000 frames sampled whatever the length: about 2 ms
+
+
+def _estimate_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
+    """Estimate (frames, audio bytes) from short runs of frames evenly spaced over [pos, end)."""
+    get, span = _table_at(mm, pos).get, end - pos
+    ratios = []
+    for k in range(_WINDOWS):
+        try:
+            p = _first_frame(mm, pos + span * k // _WINDOWS, end)
+        except AudioError:
+            continue  # a window in junk (or a tag) has no frames to sample
+        start, frames = p, 0
+        while frames < _HOPS and p + 4 <= end and (length := get(mm[p:p + 3])):
+            if p + length > end:
+                break
+            frames, p = frames + 1, p + length
+        if frames:
+            ratios.append(frames / (p - start))
+    if not ratios:
+        return _scan_frames(mm, pos, end)
+    # Windows land in large frames more often than small ones, so average frames per byte (not
+    # bytes per frame): weighted by bytes, each window counts as much as the audio it stands for.
+    return round(span * sum(ratios) / len(ratios)), span
+
+
+def _count_frames(mm: mmap.mmap, pos: int, size: int) -> tuple[int, int]:
+    """(frames, audio bytes): counted exactly in small files, estimated in long ones."""
+    end = size - 128 if size - pos > 128 and mm[size - 128:size - 125] == b"TAG" else size
+    if end - pos <= EXACT_SCAN_BYTES:
+        return _scan_frames(mm, pos, end)
+    return _estimate_frames(mm, pos, end)
+
+
 def _has_vbr_header(frame: bytes) -> bool:
     """True when the first frame is a VBRI header, or a Xing/Info header with a frame count."""
     if frame[36:40] == b"VBRI":
@@ -278,9 +313,9 @@ def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
         pos = _first_frame(mm, start, size)
         first = _frame_header(mm[pos:pos + 4])
         assert first is not None
-        # Scanning is O(frames); a Xing/VBRI header already says how many there are.
+        # Counting is O(frames); a Xing/VBRI header already says how many there are.
         has_header = _has_vbr_header(mm[pos:pos + first.length])
-        scanned = None if has_header else _scan_frames(mm, pos, size)
+        scanned = None if has_header else _count_frames(mm, pos, size)
     f.seek(0)
     audio = mp3.MP3(f)
     p = _Probe("mp3", audio.info.length, audio.info.bitrate, first.sample_rate, first.channels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import hashlib
 import os
 import re
@@ -112,6 +113,36 @@ class Incoming:
         return key
 
 
+class Receiving(io.FileIO):
+    """An uploaded file part arriving from the form parser, straight into the store."""
+
+    def __init__(self, store: LocalStore, path: Path, fd: int) -> None:
+        super().__init__(fd, "w+b")
+        self.store, self.path = store, path
+        self._digest, self._size, self._adopted = hashlib.sha256(), 0, False
+
+    def write(self, data) -> int:
+        with _disk_errors():
+            written = super().write(data)
+        self._digest.update(memoryview(data)[:written])
+        self._size += written
+        return written
+
+    def adopt(self) -> Incoming:
+        """Hand the finished file over to `incoming()`: fsynced, measured, no longer ours."""
+        with _disk_errors():
+            os.fsync(self.fileno())
+        self._adopted = True
+        inc = Incoming(self.store, self.path)
+        inc.size_bytes, inc.sha256 = self._size, self._digest.hexdigest()
+        return inc
+
+    def close(self) -> None:
+        super().close()
+        if not self._adopted:
+            self.path.unlink(missing_ok=True)
+
+
 class LocalStore:
     """Objects stored as files under a local root folder."""
 
@@ -128,24 +159,23 @@ class LocalStore:
 
     @contextmanager
     def incoming(self, stream: BinaryIO, *, max_bytes: int) -> Iterator[Incoming]:
-        """Receive stream into a temp file; on error in the block remove it and any kept file."""
-        path, fd = self._new_temp()
-        inc = Incoming(self, path)
+        """Receive stream into a temp file; on error in the block remove it and any kept file.
+
+        A `Receiving` file this store handed to the form parser is taken over as it is, so a
+        form upload is written to disk once.
+        """
+        adopted = isinstance(stream, Receiving) and stream.store is self
+        if adopted:
+            inc = stream.adopt()
+        else:
+            tmp, fd = self._new_temp()
+            inc = Incoming(self, tmp)
+        path = inc.path  # keep() moves inc.path; this temp name is what to clean up
         try:
-            digest = hashlib.sha256()
-            with open(fd, "wb", buffering=0) as out:
-                while chunk := stream.read(CHUNK):
-                    inc.size_bytes += len(chunk)
-                    if inc.size_bytes > max_bytes:
-                        raise TooLarge(f"upload exceeds {max_bytes} bytes")
-                    digest.update(chunk)
-                    with _disk_errors():
-                        view = memoryview(chunk)
-                        while view:  # raw writes may be partial
-                            view = view[out.write(view) :]
-                with _disk_errors():
-                    os.fsync(out.fileno())
-            inc.sha256 = digest.hexdigest()
+            if not adopted:
+                self._copy(stream, fd, inc, max_bytes)
+            elif inc.size_bytes > max_bytes:
+                raise TooLarge(f"upload exceeds {max_bytes} bytes")
             yield inc
         except BaseException:
             if inc.kept_key is not None:
@@ -153,6 +183,29 @@ class LocalStore:
             raise
         finally:
             path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _copy(stream: BinaryIO, fd: int, inc: Incoming, max_bytes: int) -> None:
+        digest = hashlib.sha256()
+        with open(fd, "wb", buffering=0) as out:
+            while chunk := stream.read(CHUNK):
+                inc.size_bytes += len(chunk)
+                if inc.size_bytes > max_bytes:
+                    raise TooLarge(f"upload exceeds {max_bytes} bytes")
+                digest.update(chunk)
+                with _disk_errors():
+                    view = memoryview(chunk)
+                    while view:  # raw writes may be partial
+                        view = view[out.write(view) :]
+            with _disk_errors():
+                os.fsync(out.fileno())
+        inc.sha256 = digest.hexdigest()
+
+    def receiving(self) -> Receiving:
+        """A temp file for the form parser to write an uploaded file part into (hashed on the
+        way); removed when closed unless `incoming()` took it over."""
+        path, fd = self._new_temp()
+        return Receiving(self, path, fd)
 
     def local_path(self, key: str) -> Path:
         """Filesystem path of key, for X-Accel-Redirect or sendfile only."""

@@ -281,3 +281,23 @@ def test_oversize_form_upload_gets_413_with_a_clear_message(app, client, host):
     assert response.status_code == 413
     assert "larger than this server accepts" in response.get_data(as_text=True)
     assert rows(app) == 0 and stored_files(app) == []
+
+
+def test_form_uploads_are_written_once_straight_into_the_store(app, client, host, tmp_path,
+                                                               monkeypatch):
+    import tempfile
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where werkzeug would spool parts
+    big = (DATA / "cbr.mp3").read_bytes()
+    response = form_upload(client, host, big * 20)  # 700 KB: above werkzeug's in-memory limit
+    assert response.status_code in (302, 400)
+    assert list(spool.iterdir()) == []
+    response = form_upload(client, host, (DATA / "chapters.mp3").read_bytes())
+    assert response.status_code == 302
+    with app.app_context():
+        episode = db.session.scalar(select(Episode).order_by(Episode.id.desc()))
+        assert episode.audio_sha256 == __import__("hashlib").sha256(
+            (DATA / "chapters.mp3").read_bytes()).hexdigest()
+    assert ".incoming" not in " ".join(stored_files(app))

@@ -3,17 +3,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, render_template
+from flask import Flask, Request, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..context import media_store
 from ..text import InvalidInput
 from ..urls import absolute_url
 from ..timecodes import format_timecode
 
 
+class UploadRequest(Request):
+    """Writes uploaded form files straight into the media store, so they are written once."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        return media_store().receiving()
+
+
 def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
+    app.request_class = UploadRequest
     from . import auth, media, notes, people, public, search, studio
 
     for module in (public, studio, notes, people, auth, media, search):

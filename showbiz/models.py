@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -113,6 +113,7 @@ class Show(db.Model):
 
 class Episode(db.Model):
     __table_args__ = (UniqueConstraint("show_id", "slug"),
+                      Index("ix_episode_show_published", "show_id", "published_at"),
                       CheckConstraint("episode_type IN ('full', 'trailer', 'bonus')",
                                       name="episode_type"))
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .db import db
 from .models import Article, Credit, Episode, Person, Show, ShowNote, published_episodes
@@ -25,16 +25,19 @@ def show_cast(show: Show) -> list[Credit]:
                                    .order_by(Credit.position)))
 
 
+def episode_for_page(show_id: int, slug: str) -> Episode | None:
+    """An episode with everything its page shows, in a fixed number of queries."""
+    return db.session.scalar(select(Episode).where(
+        Episode.show_id == show_id, Episode.slug == slug).options(
+        selectinload(Episode.notes).selectinload(ShowNote.article).selectinload(Article.author),
+        selectinload(Episode.credits).selectinload(Credit.person),
+        joinedload(Episode.show).selectinload(Show.credits).selectinload(Credit.person),
+        selectinload(Episode.chapters), selectinload(Episode.transcripts)))
+
+
 def episode_detail(episode: Episode) -> tuple[list[ShowNote], list[Credit]]:
     """An episode's show notes (with articles and authors) and the credits that apply to it."""
-    notes = list(db.session.scalars(
-        select(ShowNote).where(ShowNote.episode_id == episode.id)
-        .options(selectinload(ShowNote.article).selectinload(Article.author))
-        .order_by(ShowNote.position)))
-    db.session.scalars(select(Credit).where(
-        (Credit.episode_id == episode.id) | (Credit.show_id == episode.show_id))
-        .options(selectinload(Credit.person))).all()
-    return notes, episode_cast(episode)
+    return list(episode.notes), episode_cast(episode)
 
 
 def article_citations(article: Article) -> list[ShowNote]:

@@ -134,6 +134,7 @@ def upgrade():
     with op.batch_alter_table('episode', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_episode_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_episode_show_id'), ['show_id'], unique=False)
+        batch_op.create_index('ix_episode_show_published', ['show_id', 'published_at'], unique=False)
 
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -257,6 +258,7 @@ def downgrade():
     op.drop_table('chapter')
     op.drop_table('user')
     with op.batch_alter_table('episode', schema=None) as batch_op:
+        batch_op.drop_index('ix_episode_show_published')
         batch_op.drop_index(batch_op.f('ix_episode_show_id'))
         batch_op.drop_index(batch_op.f('ix_episode_published_at'))
 

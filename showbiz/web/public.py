@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from .. import feeds, files, pages, shownotes
 from ..db import db
-from ..episodes import episode_by_slug
 from ..feeds import CACHE_SECONDS
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
@@ -66,7 +65,7 @@ def episode(slug: str, episode_slug: str):
 
 def _public_episode(slug: str, episode_slug: str) -> Episode:
     show = _show_or_404(slug)
-    episode = episode_by_slug(show, episode_slug)
+    episode = pages.episode_for_page(show.id, episode_slug)
     if episode is None or not episode.is_public:
         abort(404, "There is no published episode at this address.")
     return episode

@@ -84,3 +84,12 @@ def neighbours(episode: Episode) -> tuple[Episode | None, Episode | None]:
         (Episode.published_at > episode.published_at)
         | ((Episode.published_at == episode.published_at) & (Episode.id > episode.id))).limit(1))
     return older, newer
+
+
+def studio_episodes(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]:
+    """One page of all a show's episodes (drafts and scheduled too), newest first, and the total."""
+    query = select(Episode).where(Episode.show_id == show.id).order_by(
+        Episode.published_at.is_(None).desc(), Episode.published_at.desc(), Episode.id.desc())
+    episodes = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    total = db.session.scalar(select(func.count()).where(Episode.show_id == show.id))
+    return episodes, total

@@ -1,28 +1,27 @@
-"""Full-text search over published episodes and the articles they cite.
+"""Full-text search over published episodes and articles, ranked by relevance then recency.
 
-SQLite answers from FTS5 tables kept in sync by triggers; PostgreSQL from GIN indexes on
-tsvector expressions. Both are created by migration 0002, whose expressions must stay
-identical to the ones below (tests/test_search.py checks the indexes are used).
+SQLite answers from FTS5 tables kept in sync by triggers; PostgreSQL from generated, GIN-indexed
+`search_vector` columns (the `showbiz_search` configuration: `simple` without accents). Migration
+0002 makes them outside the models; `is_search_object` names them for schema comparisons.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import reduce
 
-from sqlalchemy import ColumnElement, Select, bindparam, column, func, literal_column, select, table
+from sqlalchemy import Subquery, bindparam, column, func, literal_column, select, table
 from sqlalchemy.orm import joinedload
 
 from .db import db
-from .models import Article, Episode, ShowNote, published_episodes
+from .models import Article, Episode, published_episodes
 from .text import InvalidInput
 
 MAX_QUERY_LENGTH = 200
 # A one-letter prefix matches most of the index: as-you-type starts at the second letter.
 MIN_PREFIX_LENGTH = 2
 _SEARCH_OBJECT = re.compile(r"(episode|article)_fts(_(data|idx|docsize|config|content))?"
-                            r"|ix_(episode|article)_search")
+                            r"|ix_(episode|article)_search|search_vector")
 
 
 @dataclass
@@ -39,7 +38,7 @@ class SearchResults:
 
 
 def search(query: str, *, limit: int = 20) -> SearchResults:
-    """Published episodes and cited articles matching every word of `query` (the last as a prefix)."""
+    """Published episodes and articles matching every word of `query`, the last also as a prefix."""
     query = (query or "").strip()
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"Search for at most {MAX_QUERY_LENGTH} characters "
@@ -47,13 +46,16 @@ def search(query: str, *, limit: int = 20) -> SearchResults:
     words = terms(query)
     if not words:
         return SearchResults(query)
-    if db.session.get_bind().dialect.name == "postgresql":
-        episodes, articles = _postgresql_queries(words)
-    else:
-        episodes, articles = _sqlite_queries(words)
-    episodes = episodes.options(joinedload(Episode.show, innerjoin=True)).limit(limit)
+    ranked = _postgresql if db.session.get_bind().dialect.name == "postgresql" else _sqlite
+    episode_hits, article_hits = ranked(words, limit)
+    episodes = (select(Episode).join(episode_hits, episode_hits.c.id == Episode.id)
+                .options(joinedload(Episode.show, innerjoin=True))
+                .order_by(episode_hits.c.score, Episode.published_at.desc(), Episode.id.desc()))
+    articles = (select(Article).join(article_hits, article_hits.c.id == Article.id)
+                .order_by(article_hits.c.score, Article.published_on.desc().nulls_last(),
+                          Article.id.desc()))
     return SearchResults(query, list(db.session.scalars(episodes)),
-                         list(db.session.scalars(articles.limit(limit))))
+                         list(db.session.scalars(articles)))
 
 
 def terms(query: str) -> list[str]:
@@ -64,7 +66,7 @@ def terms(query: str) -> list[str]:
 
 
 def is_search_object(name: str | None) -> bool:
-    """Whether a table or index belongs to search (made by migration 0002, not by the models)."""
+    """Whether a table, index or column is search's (made by migration 0002, not by the models)."""
     return bool(name) and _SEARCH_OBJECT.fullmatch(name) is not None
 
 
@@ -72,70 +74,43 @@ def _prefix(words: list[str]) -> bool:
     return len(words[-1]) >= MIN_PREFIX_LENGTH
 
 
-def _cited(article_id: ColumnElement) -> ColumnElement:
-    """Articles discussed in a published episode: a draft's notes stay private until it airs."""
-    visible = published_episodes().with_only_columns(Episode.id).order_by(None)
-    return select(ShowNote.id).where(ShowNote.article_id == article_id,
-                                     ShowNote.episode_id.in_(visible)).exists()
+def _visible():
+    return published_episodes().with_only_columns(Episode.id).order_by(None)
 
 
-def _article_recency() -> tuple:
-    return Article.published_on.desc().nulls_last(), Article.id.desc()
-
-
-# --- SQLite: FTS5 external-content tables (rowid = the row's id) --------------------------------
+# Each dialect returns two subqueries of (id, score), the best `limit` rows; lower is better.
+# The words are quoted, so nothing a listener types is read as FTS5 or tsquery syntax (terms()
+# leaves no quote, operator or punctuation in them to break out with).
 
 _episode_fts = table("episode_fts", column("rowid"))
 _article_fts = table("article_fts", column("rowid"))
 
 
-def _fts5_expression(words: list[str]) -> str:
-    """Every word as a quoted string, so nothing the user typed is read as FTS5 syntax."""
-    quoted = [f'"{w}"' for w in words]  # words hold no quotes: terms() keeps letters only
-    if _prefix(words):
-        quoted[-1] += "*"
-    return " ".join(quoted)
+def _sqlite(words: list[str], limit: int) -> tuple[Subquery, Subquery]:
+    match = bindparam("match", " ".join(f'"{w}"' for w in words) + ("*" if _prefix(words) else ""))
+    hits = []
+    for fts, weights in ((_episode_fts, (10.0, 4.0, 1.0)), (_article_fts, (10.0, 4.0, 4.0))):
+        name = literal_column(fts.name)
+        hits.append(select(fts.c.rowid.label("id"), func.bm25(name, *weights).label("score"))
+                    .where(name.op("MATCH")(match))
+                    .order_by("score", fts.c.rowid.desc()).limit(limit))
+    # `rowid + 0`: filter the matches; a bare `rowid IN` makes FTS5 run one lookup per episode.
+    episode_hits = hits[0].where((_episode_fts.c.rowid + 0).in_(_visible()))
+    return episode_hits.subquery(), hits[1].subquery()
 
 
-def _sqlite_queries(words: list[str]) -> tuple[Select, Select]:
-    match = bindparam("match", _fts5_expression(words))
-    episode_fts, article_fts = literal_column("episode_fts"), literal_column("article_fts")
-    episodes = (published_episodes().join(_episode_fts, _episode_fts.c.rowid == Episode.id)
-                .where(episode_fts.op("MATCH")(match)).order_by(None)
-                .order_by(func.bm25(episode_fts, 10.0, 4.0, 1.0),
-                          Episode.published_at.desc(), Episode.id.desc()))
-    articles = (select(Article).join(_article_fts, _article_fts.c.rowid == Article.id)
-                .where(article_fts.op("MATCH")(match), _cited(Article.id))
-                .order_by(func.bm25(article_fts, 10.0, 4.0, 4.0), *_article_recency()))
-    return episodes, articles
-
-
-# --- PostgreSQL: GIN indexes on weighted tsvector expressions -----------------------------------
-
-def _tsvector(*weighted: tuple[ColumnElement, str]) -> ColumnElement:
-    """setweight(to_tsvector('simple', col), 'A') || ... exactly as indexed by migration 0002."""
-    parts = [func.setweight(func.to_tsvector(literal_column("'simple'::regconfig"), col),
-                            literal_column(f"'{weight}'")) for col, weight in weighted]
-    return reduce(lambda a, b: a.op("||")(b), parts)
-
-
-def _tsquery(words: list[str]) -> str:
-    """Every word as a quoted lexeme, all required, the last one also as a prefix."""
-    quoted = [f"'{w}'" for w in words]  # words hold no quotes: terms() keeps letters only
-    if _prefix(words):
-        quoted[-1] += ":*"
-    return " & ".join(quoted)
-
-
-def _postgresql_queries(words: list[str]) -> tuple[Select, Select]:
-    query = func.to_tsquery(literal_column("'simple'::regconfig"),
-                            bindparam("tsquery", _tsquery(words)))
-    episode_doc = _tsvector((Episode.title, "A"), (Episode.summary, "B"), (Episode.notes_md, "C"))
-    article_doc = _tsvector((Article.title, "A"), (Article.site_name, "B"),
-                            (Article.author_name, "B"))
-    episodes = (published_episodes().where(episode_doc.op("@@")(query)).order_by(None)
-                .order_by(func.ts_rank(episode_doc, query).desc(),
-                          Episode.published_at.desc(), Episode.id.desc()))
-    articles = (select(Article).where(article_doc.op("@@")(query), _cited(Article.id))
-                .order_by(func.ts_rank(article_doc, query).desc(), *_article_recency()))
-    return episodes, articles
+def _postgresql(words: list[str], limit: int) -> tuple[Subquery, Subquery]:
+    text = " & ".join(f"'{w}'" for w in words) + (":*" if _prefix(words) else "")
+    query = func.to_tsquery(literal_column("'showbiz_search'::regconfig"), bindparam("q", text))
+    episodes = literal_column("episode.search_vector")
+    articles = literal_column("article.search_vector")
+    # Normalisation 1 divides by the log of the length, as bm25 does: a short title saying it
+    # beats long notes that mention it.
+    episode_hits = (published_episodes().order_by(None)
+                    .with_only_columns(Episode.id, (-func.ts_rank(episodes, query, 1)).label("score"))
+                    .where(episodes.op("@@")(query))
+                    .order_by("score", Episode.published_at.desc(), Episode.id.desc()))
+    article_hits = (select(Article.id, (-func.ts_rank(articles, query, 1)).label("score"))
+                    .where(articles.op("@@")(query))
+                    .order_by("score", Article.published_on.desc().nulls_last(), Article.id.desc()))
+    return episode_hits.limit(limit).subquery(), article_hits.limit(limit).subquery()

@@ -98,3 +98,30 @@ def test_chapters_are_written_into_the_mp3_when_publishing(app, client, page_ser
     assert len(ID3(stored).getall("CTOC")) == 1
     feed = client.get("/shows/news-hour/feed.xml").get_data(as_text=True)
     assert f'length="{len(data)}"' in feed and after.audio_key in feed
+
+
+def test_dashboard_lists_states_newest_first_and_paginates(app, client):
+    episode_id, token = setup(app, client)
+    show_id = episode(app, episode_id).show_id
+    later = make_episode(app, show_id, "cbr.mp3", title="Scheduled one", publish=False)
+    with app.app_context():
+        db.session.get(Episode, later).published_at = datetime(2031, 1, 1, tzinfo=timezone.utc)
+        db.session.commit()
+    for n in range(11):
+        make_episode(app, show_id, "cbr.mp3", title=f"Published {n}")
+    page = client.get("/studio/").get_data(as_text=True)
+    assert page.index("Draft") < page.index("Scheduled one") < page.index("Published 10")
+    assert "2031-01-01 00:00 UTC" in page and "All 13 episodes" in page
+    app.config["PAGE_SIZE"] = 5
+    second = client.get("/studio/shows/news-hour/episodes/?page=2").get_data(as_text=True)
+    assert "Page 2 of 3" in second and "Published 7" in second
+
+
+def test_markdown_preview_is_sanitised(app, client):
+    _, token = setup(app, client)
+    response = client.post("/studio/preview", data={
+        "csrf_token": token, "markdown": "**Hi** [x](javascript:alert(1)) <script>y()</script>"})
+    html = response.get_json()["html"]
+    assert "<strong>Hi</strong>" in html and "<script>" not in html
+    assert 'href="javascript' not in html
+    assert client.post("/studio/preview", data={"markdown": "x"}).status_code == 400

@@ -17,6 +17,24 @@
     });
   });
 
+  var previewButton = document.getElementById("preview-button");
+  if (previewButton) {
+    previewButton.hidden = false;
+    previewButton.addEventListener("click", function () {
+      var body = new URLSearchParams();
+      body.append("csrf_token", previewButton.form.elements.csrf_token.value);
+      body.append("markdown", document.getElementById("notes_md").value);
+      fetch(previewButton.dataset.previewUrl, {method: "POST", body: body,
+                                               credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          var box = document.getElementById("preview");
+          box.innerHTML = data.html;  // sanitised by the server with nh3
+          box.hidden = false;
+        });
+    });
+  }
+
   var list = document.getElementById("note-list");
   if (!list) return;
   var dragged = null;

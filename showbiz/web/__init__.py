@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Request, current_app, render_template
 from flask_wtf.csrf import CSRFError
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["local_time"] = format_local_time
     app.jinja_env.globals["absolute_url"] = absolute_url
     app.jinja_env.filters["funding_lines"] = lambda links: "\n".join(
         f"{link['url']} {link.get('text', '')}".strip() for link in links or [])
@@ -48,6 +50,11 @@ def format_duration(seconds: float | None) -> str:
 def format_when(value: datetime | None) -> str:
     """A date for people: 26 Dec 2023."""
     return value.strftime("%-d %b %Y") if value else ""
+
+
+def format_local_time(value: datetime, zone: str) -> str:
+    """A moment in a show's time zone, for hosts: 2024-01-31 18:00 EST."""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _csrf_error(error: CSRFError):

@@ -8,9 +8,10 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from .. import audio, episodes, files, shows
+from .. import audio, episodes, files, pages, shows
 from ..categories import CHOICES
 from ..db import db, transaction
+from ..markup import render_markdown
 from ..people import ROLES
 from ..models import Episode, Show
 from ..storage import DiskFull, TooLarge
@@ -44,10 +45,32 @@ def managed_episode(slug: str, episode_id: int) -> Episode:
     return episode
 
 
+@bp.post("/preview")
+def preview():
+    """Markdown rendered and sanitised exactly as listeners will see it (the editor's preview)."""
+    return jsonify(html=render_markdown(request.form.get("markdown", "")[:100_000]))
+
+
+DASHBOARD_EPISODES = 10
+
+
 @bp.get("/")
 def dashboard():
-    """The user's shows and their episodes, newest first."""
-    return render_template("studio/dashboard.html", shows=shows.manageable_shows(g.user))
+    """The user's shows, each with its latest episodes (drafts first, then newest)."""
+    listed = [(show, *pages.studio_episodes(show, 1, DASHBOARD_EPISODES))
+              for show in shows.manageable_shows(g.user)]
+    return render_template("studio/dashboard.html", listed=listed)
+
+
+@bp.get("/shows/<slug>/episodes/")
+def episode_list(slug: str):
+    """Every episode of a show, a page at a time."""
+    show = managed_show(slug)
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = current_app.config["PAGE_SIZE"]
+    episodes, total = pages.studio_episodes(show, page, per_page)
+    return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,
+                           pages=max(1, -(-total // per_page)), total=total)
 
 
 @bp.route("/shows/new", methods=["GET", "POST"])

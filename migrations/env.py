@@ -2,8 +2,8 @@
 from alembic import context
 from flask import current_app
 
-from showbiz.db import db
 import showbiz.models  # noqa: F401  (registers the tables)
+from showbiz.db import db
 from showbiz.migrate import include_name
 
 config = context.config

@@ -1,9 +1,9 @@
 """Episodes: create from an upload, edit, replace audio, publish, schedule, delete."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -143,7 +143,7 @@ def parse_local_time(value: str | None, time_zone: str) -> datetime:
                            "publish_at") from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(time_zone))
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def _optional_int(value: str | None, field: str, label: str) -> int | None:

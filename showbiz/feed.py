@@ -6,7 +6,7 @@ changed) and spliced into the channel, newest first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from feedgen.entry import FeedEntry  # imports lxml.etree before feedgen.util needs it

@@ -22,8 +22,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import feed
 from .db import after_commit, db, transaction
-from .models import (Article, Credit, Episode, Person, Show, ShowNote, Transcript, published_episodes,
-                     utcnow)
+from .models import (
+    Article,
+    Credit,
+    Episode,
+    Person,
+    Show,
+    ShowNote,
+    Transcript,
+    published_episodes,
+    utcnow,
+)
 from .people import episode_cast
 from .urls import absolute_url, media_url
 

@@ -1,4 +1,5 @@
 """The one outbound HTTP client: fetches public HTML pages, guarded against SSRF."""
+
 from __future__ import annotations
 
 import codecs
@@ -20,16 +21,35 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # IPv6 outside global unicast 2000::/3 is refused wholesale, which covers ::, ::1,
 # IPv4-mapped/-compatible forms, NAT64 (64:ff9b::/96, 64:ff9b:1::/48), fc00::/7,
 # fe80::/10, ff00::/8, 100::/64 and 5f00::/16. This list covers the rest.
-_BLOCKED = tuple(ipaddress.ip_network(net) for net in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
-    "240.0.0.0/4",  # reserved, including broadcast 255.255.255.255
-    "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, ORCHID, benchmarking
-    "2001:db8::/32", "2002::/16", "3fff::/20",  # documentation, 6to4, documentation
-))
+_BLOCKED = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",  # reserved, including broadcast 255.255.255.255
+        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, ORCHID, benchmarking
+        "2001:db8::/32",
+        "2002::/16",
+        "3fff::/20",  # documentation, 6to4, documentation
+    )
+)
 _V6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
-_THIS_HOST_OR_BROADCAST = (ipaddress.ip_network("0.0.0.0/8"), ipaddress.ip_network("255.255.255.255/32"))
+_THIS_HOST_OR_BROADCAST = (
+    ipaddress.ip_network("0.0.0.0/8"),
+    ipaddress.ip_network("255.255.255.255/32"),
+)
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _MAX_URL = 2048
@@ -72,9 +92,15 @@ def is_public_address(ip: IPAddress) -> bool:
     return ip.is_global and not any(ip in net for net in _BLOCKED)
 
 
-def get(url: str, *, allow_private: bool = False, max_bytes: int = 2_000_000,
-        deadline_seconds: float = 10.0, max_redirects: int = 5,
-        user_agent: str = "showbiz/0.1 (+podcast show notes)") -> Page:
+def get(
+    url: str,
+    *,
+    allow_private: bool = False,
+    max_bytes: int = 2_000_000,
+    deadline_seconds: float = 10.0,
+    max_redirects: int = 5,
+    user_agent: str = "showbiz/0.1 (+podcast show notes)",
+) -> Page:
     """Fetch an HTML page from a public address, following redirects, within a total deadline."""
     deadline = time.monotonic() + deadline_seconds
     seen = {url}
@@ -89,14 +115,20 @@ def get(url: str, *, allow_private: bool = False, max_bytes: int = 2_000_000,
             url = result
         raise FetchError("redirects", "too many redirects")
     except TimeoutError:
-        raise FetchError("timeout", f"the page took longer than {deadline_seconds:g} seconds") from None
+        raise FetchError(
+            "timeout", f"the page took longer than {deadline_seconds:g} seconds"
+        ) from None
     except ssl.SSLCertVerificationError:
         raise FetchError("connection", "the site's security certificate is not valid") from None
     except (OSError, http.client.HTTPException, zlib.error):
-        raise FetchError("connection", "the connection to the site broke off or sent garbage") from None
+        raise FetchError(
+            "connection", "the connection to the site broke off or sent garbage"
+        ) from None
 
 
-def _hop(url: str, allow_private: bool, max_bytes: int, deadline: float, user_agent: str) -> Page | str:
+def _hop(
+    url: str, allow_private: bool, max_bytes: int, deadline: float, user_agent: str
+) -> Page | str:
     """Make one request; return the finished Page or the absolute URL it redirects to."""
     parts, host = _check_url(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -108,15 +140,24 @@ def _hop(url: str, allow_private: bool, max_bytes: int, deadline: float, user_ag
         conn = http.client.HTTPConnection(host, port)
         conn.sock = _DeadlineSocket(sock, deadline)  # already connected: to the checked IP
         host_header = f"[{host}]" if ":" in host else host
-        conn.request("GET", _target(parts), headers={
-            "Host": host_header + (f":{parts.port}" if parts.port else ""),
-            "User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml",
-            "Accept-Encoding": "gzip, deflate", "Connection": "close"})
+        conn.request(
+            "GET",
+            _target(parts),
+            headers={
+                "Host": host_header + (f":{parts.port}" if parts.port else ""),
+                "User-Agent": user_agent,
+                "Accept": "text/html,application/xhtml+xml",
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "close",
+            },
+        )
         resp = conn.getresponse()
         if resp.status in _REDIRECTS:
             location = resp.getheader("Location")
             if not location:
-                raise FetchError("http-status", f"the server answered {resp.status} without a new address")
+                raise FetchError(
+                    "http-status", f"the server answered {resp.status} without a new address"
+                )
             return urljoin(url, location.strip())
         ctype, charset = _check_response(resp, max_bytes)
         body = _read_body(resp, max_bytes)
@@ -154,8 +195,11 @@ def _target(parts: SplitResult) -> str:
 
 def _connect(host: str, port: int, allow_private: bool, deadline: float) -> socket.socket:
     """Resolve host once, refuse it unless every address is allowed, then connect to one of them."""
-    infos = [info for info in _resolve(host, port, deadline)
-             if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    infos = [
+        info
+        for info in _resolve(host, port, deadline)
+        if info[0] in (socket.AF_INET, socket.AF_INET6)
+    ]
     if not infos:
         raise FetchError("dns", f"the site {host} could not be found")
     for info in infos:
@@ -164,7 +208,9 @@ def _connect(host: str, port: int, allow_private: bool, deadline: float) -> sock
             shown = getattr(ip, "ipv4_mapped", None) or ip
             if host == str(shown):
                 raise FetchError("blocked-address", f"the address {host} is not public")
-            raise FetchError("blocked-address", f"the address {host} leads to {shown}, which is not public")
+            raise FetchError(
+                "blocked-address", f"the address {host} leads to {shown}, which is not public"
+            )
     for family, type_, proto, _, sockaddr in infos:
         sock = socket.socket(family, type_, proto)
         try:
@@ -204,7 +250,9 @@ def _connectable(ip: IPAddress) -> bool:
     # On Linux, connecting to 0.0.0.0 or :: reaches this machine itself.
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return not (ip.is_unspecified or ip.is_multicast or any(ip in net for net in _THIS_HOST_OR_BROADCAST))
+    return not (
+        ip.is_unspecified or ip.is_multicast or any(ip in net for net in _THIS_HOST_OR_BROADCAST)
+    )
 
 
 def _check_response(resp: http.client.HTTPResponse, max_bytes: int) -> tuple[str, str | None]:
@@ -227,7 +275,9 @@ def _read_body(resp: http.client.HTTPResponse, max_bytes: int) -> bytes:
     encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
     wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
     if encoding not in wbits and encoding != "identity":
-        raise FetchError("connection", f"the site sent the page in an unknown compression ({encoding})")
+        raise FetchError(
+            "connection", f"the site sent the page in an unknown compression ({encoding})"
+        )
     decoder = zlib.decompressobj(wbits[encoding]) if encoding in wbits else None
     body = bytearray()
     while chunk := resp.read(_CHUNK):

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from .db import db
 from .categories import CHOICES
+from .db import db
 from .models import Membership, Show, User
 from .text import InvalidInput, check_email, check_slug, clean_text
 from .urls import absolute_url

@@ -1,9 +1,7 @@
 """Times in episodes as people type them: 754, 12:34, 1:02:03."""
 from __future__ import annotations
 
-
 from .text import InvalidInput
-
 
 
 def parse_timecode(value: str, field: str = "start") -> int:

@@ -36,6 +36,7 @@ podcast-partytime isn't installed; `partytime_available()` tells whether that wo
 
 Run this file to see the three normalised results for tests/js/sample-feed.xml.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -79,10 +80,10 @@ PARSER_GAPS: dict[str, dict[str, str]] = {
         "funding": "only the last podcast:funding, and only its url (message is None)",
         "episodes.transcripts": "only the last podcast:transcript of an item",
         "explicit": "itunes:explicit is True only for 'yes', False for 'clean', None otherwise: "
-                    "Apple's true/false both give None",
+        "Apple's true/false both give None",
         "episodes.explicit": "as explicit",
         "author": "itunes:author is overwritten by itunes:owner/itunes:name when the owner comes "
-                  "after the author",
+        "after the author",
         "categories": "a flat list of names; nesting is lost and itunes:keywords land there too",
         "episodes.podcastEpisode": "None when podcast:episode has a display attribute",
         "episodes.podcastSeason": "None when podcast:season has a name attribute",
@@ -96,14 +97,14 @@ PARSER_GAPS: dict[str, dict[str, str]] = {
         "episodes.podcastEpisode": "podcast:episode is not read",
         "episodes.podcastSeason": "podcast:season is not read",
         "podcast namespace": "podcast:locked, funding, person, chapters and transcript are read "
-                             "only under the old namespace URI https://github.com/Podcastindex-org/"
-                             "podcast-namespace/blob/main/docs/1.0.md, not under "
-                             "https://podcastindex.org/namespace/1.0: there all are None",
+        "only under the old namespace URI https://github.com/Podcastindex-org/"
+        "podcast-namespace/blob/main/docs/1.0.md, not under "
+        "https://podcastindex.org/namespace/1.0: there all are None",
         "funding": "only one url (the last), message None",
         "episodes.transcripts": "only one url (the last); type and language None",
         "episodes.enclosure.length": "None when missing or 0",
         "episodes.description": "None when <description> holds HTML (podcastparser then gives "
-                                "content:encoded stripped of its tags, which isn't reported)",
+        "content:encoded stripped of its tags, which isn't reported)",
         "episodes.content": "<description> when there is no content:encoded and it holds HTML",
     },
     "partytime": {
@@ -111,19 +112,19 @@ PARSER_GAPS: dict[str, dict[str, str]] = {
         "episodes.explicit": "False when itunes:explicit is missing (never None)",
         "episodes.duration": "0 when itunes:duration is missing; 1800 when it can't be read",
         "categories": "only Apple's own categories, named as Apple spells them; a parent with a "
-                      "child gives only the 'Parent > Child' path",
+        "child gives only the 'Parent > Child' path",
         "episodes": "items without an enclosure url or a guid are dropped",
         "episodes.description": "content:encoded, then itunes:summary, when <description> is "
-                                "missing",
+        "missing",
         "episodes.content": "HTML entities inside content:encoded are decoded (&#8217; gives ’, "
-                            "&lt; gives <)",
+        "&lt; gives <)",
         "persons": "an unknown role becomes 'host', an unknown group 'cast'",
         "text": "HTML entities in any text are decoded a second time: a title 'Tom &amp;lt;3' "
-                "(text 'Tom &lt;3') gives 'Tom <3'; a double-escaped description looks right",
+        "(text 'Tom &lt;3') gives 'Tom <3'; a double-escaped description looks right",
         "prefixes": "tags are matched by their literal prefix: only itunes:, podcast:, content: "
-                    "are read; the same namespace under another prefix (ns0:) is ignored",
+        "are read; the same namespace under another prefix (ns0:) is ignored",
         "numbers": "element text that looks like a number is turned into one: guid '0002' gives "
-                   "'2', '1e3' gives '1000'; an item <title>1984</title> gives None",
+        "'2', '1e3' gives '1000'; an item <title>1984</title> gives None",
     },
 }
 
@@ -142,6 +143,7 @@ class FeedParseFailed(ValueError):
 
 # --- running all three ----------------------------------------------------------------------
 
+
 def parse_all(xml: bytes, url: str, parsers: Iterable[str] = PARSERS) -> dict[str, dict]:
     """The feed `xml` (fetched from `url`, the base of relative links) parsed by each parser."""
     functions = {
@@ -154,9 +156,11 @@ def parse_all(xml: bytes, url: str, parsers: Iterable[str] = PARSERS) -> dict[st
 
 # --- feedparser ----------------------------------------------------------------------------
 
+
 def parse_feedparser(xml: bytes, url: str) -> dict:
-    parsed = feedparser.parse(xml, response_headers={
-        "content-type": "application/rss+xml", "content-location": url})
+    parsed = feedparser.parse(
+        xml, response_headers={"content-type": "application/rss+xml", "content-location": url}
+    )
     if parsed.bozo:
         raise FeedParseFailed("feedparser", repr(parsed.get("bozo_exception")))
     if not parsed.version.startswith("rss"):
@@ -174,8 +178,11 @@ def parse_feedparser(xml: bytes, url: str) -> dict:
         "guid": _text(feed.get("podcast_guid")),
         "locked": _yes_no(locked) if isinstance(locked, str) else None,
         "lockedOwner": locked.get("owner") if isinstance(locked, dict) else None,
-        "categories": [tag.term for tag in feed.get("tags", [])
-                       if tag.get("scheme") == ITUNES_TAG_SCHEME and tag.get("term")],
+        "categories": [
+            tag.term
+            for tag in feed.get("tags", [])
+            if tag.get("scheme") == ITUNES_TAG_SCHEME and tag.get("term")
+        ],
         "explicit": feed.get("itunes_explicit"),
         "author": feed.get("author"),
         "ownerEmail": feed.get("publisher_detail", {}).get("email"),
@@ -196,7 +203,9 @@ def _feedparser_episode(entry) -> dict:
         "guid": entry.get("id"),
         "link": entry.get("link"),
         "pubDate": _iso(entry.get("published_parsed")),
-        "enclosure": None if enclosure is None else {
+        "enclosure": None
+        if enclosure is None
+        else {
             "url": enclosure.get("href"),
             "length": _int(enclosure.get("length")),
             "type": enclosure.get("type"),
@@ -211,15 +220,22 @@ def _feedparser_episode(entry) -> dict:
         "image": entry.get("image", {}).get("href"),
         "persons": None,
         "chapters": chapters.get("url") if isinstance(chapters, dict) else None,
-        "transcripts": [{"url": transcript.get("url"), "type": transcript.get("type"),
-                         "language": transcript.get("language")}]
-                       if isinstance(transcript, dict) else [],
+        "transcripts": [
+            {
+                "url": transcript.get("url"),
+                "type": transcript.get("type"),
+                "language": transcript.get("language"),
+            }
+        ]
+        if isinstance(transcript, dict)
+        else [],
         "description": _collapse(entry.get("summary")),
         "content": entry.content[0].value if entry.get("content") else None,
     }
 
 
 # --- podcastparser -------------------------------------------------------------------------
+
 
 def parse_podcastparser(xml: bytes, url: str) -> dict:
     try:
@@ -234,8 +250,11 @@ def parse_podcastparser(xml: bytes, url: str) -> dict:
         "guid": None,
         "locked": feed.get("import_prohibited"),
         "lockedOwner": None,
-        "categories": [" > ".join(part for part in path if part)
-                       for path in feed.get("itunes_categories", []) if any(path)],
+        "categories": [
+            " > ".join(part for part in path if part)
+            for path in feed.get("itunes_categories", [])
+            if any(path)
+        ],
         "explicit": feed.get("explicit"),
         "author": feed.get("itunes_author"),
         "ownerEmail": owner.get("email"),
@@ -259,7 +278,9 @@ def _podcastparser_episode(episode: dict) -> dict:
         "guid": episode.get("guid"),
         "link": episode.get("link") or None,
         "pubDate": _iso(episode.get("published") or None),
-        "enclosure": None if enclosure is None else {
+        "enclosure": None
+        if enclosure is None
+        else {
             "url": enclosure["url"],
             "length": enclosure["file_size"] if enclosure["file_size"] >= 0 else None,
             "type": enclosure["mime_type"],
@@ -272,13 +293,22 @@ def _podcastparser_episode(episode: dict) -> dict:
         "podcastEpisode": None,
         "podcastSeason": None,
         "image": episode.get("episode_art_url"),
-        "persons": None if persons is None else [
-            {"name": (p.get("name") or "").strip() or None, "role": p.get("role"),
-             "group": p.get("group"), "img": p.get("img"), "href": p.get("href")}
-            for p in persons],
+        "persons": None
+        if persons is None
+        else [
+            {
+                "name": (p.get("name") or "").strip() or None,
+                "role": p.get("role"),
+                "group": p.get("group"),
+                "img": p.get("img"),
+                "href": p.get("href"),
+            }
+            for p in persons
+        ],
         "chapters": episode.get("chapters_json_url"),
         "transcripts": [{"url": transcript, "type": None, "language": None}]
-                       if transcript else None,
+        if transcript
+        else None,
         "description": _collapse(description),
         "content": content,
     }
@@ -340,19 +370,26 @@ def _find_node_and_install() -> str:
     """node, checked, with podcast-partytime installed."""
     node = shutil.which("node")
     if node is None:
-        raise RuntimeError("Node.js is not installed ('node' is not on PATH): the partytime "
-                           f"feed checks need Node.js >= {MIN_NODE} and npm")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True,
-                             timeout=30).stdout.strip()
+        raise RuntimeError(
+            "Node.js is not installed ('node' is not on PATH): the partytime "
+            f"feed checks need Node.js >= {MIN_NODE} and npm"
+        )
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=30
+    ).stdout.strip()
     major = re.match(r"v(\d+)\.", version)
     if not major or int(major.group(1)) < MIN_NODE:
-        raise RuntimeError(f"{node} is Node.js {version or '?'}; the partytime feed checks "
-                           f"need Node.js >= {MIN_NODE}")
+        raise RuntimeError(
+            f"{node} is Node.js {version or '?'}; the partytime feed checks "
+            f"need Node.js >= {MIN_NODE}"
+        )
     if not _partytime_installed():
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("npm is not installed ('npm' is not on PATH): it is needed "
-                               f"once to install podcast-partytime into {JS_DIR}/node_modules")
+            raise RuntimeError(
+                "npm is not installed ('npm' is not on PATH): it is needed "
+                f"once to install podcast-partytime into {JS_DIR}/node_modules"
+            )
         with _interprocess_lock():
             if not _partytime_installed():
                 _npm_ci(npm)
@@ -360,11 +397,16 @@ def _find_node_and_install() -> str:
 
 
 def _npm_ci(npm: str) -> None:
-    command = [npm, "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund",
-               "--loglevel=error"]
+    command = [npm, "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund", "--loglevel=error"]
     try:
-        done = subprocess.run(command, cwd=JS_DIR, capture_output=True, text=True,
-                              timeout=NPM_TIMEOUT, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            command,
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"`{' '.join(command)}` took more than {NPM_TIMEOUT} s") from error
     if done.returncode != 0 or not _partytime_installed():
@@ -397,8 +439,14 @@ def parse_partytime(xml: bytes, timeout: float = NODE_TIMEOUT) -> dict:
     node = ensure_partytime()
     env = {**os.environ, "PARTYTIME_LOG": os.environ.get("PARTYTIME_LOG", "warn")}
     try:
-        done = subprocess.run([node, str(PARSE_SCRIPT)], input=xml, capture_output=True,
-                              timeout=timeout, cwd=JS_DIR, env=env)
+        done = subprocess.run(
+            [node, str(PARSE_SCRIPT)],
+            input=xml,
+            capture_output=True,
+            timeout=timeout,
+            cwd=JS_DIR,
+            env=env,
+        )
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"partytime took more than {timeout} s to parse the feed") from error
     stderr = done.stderr.decode("utf-8", "replace").strip()
@@ -412,12 +460,12 @@ def parse_partytime(xml: bytes, timeout: float = NODE_TIMEOUT) -> dict:
 
 # --- comparing -----------------------------------------------------------------------------
 
+
 def category_terms(categories: list[str] | None) -> set[str] | None:
     """The lower-cased category names in `categories`, paths split: for comparing parsers."""
     if categories is None:
         return None
-    return {part.strip().lower() for path in categories for part in path.split(">")
-            if part.strip()}
+    return {part.strip().lower() for path in categories for part in path.split(">") if part.strip()}
 
 
 def _agree(a, b, decoded: bool = False) -> bool:
@@ -456,8 +504,11 @@ def disagreements(results: dict[str, dict], ignore: Iterable[tuple[str, str]] = 
     lines: list[str] = []
 
     # Pairs of parsers, partytime always second (its strings are compared leniently).
-    pairs = [(a, b) if b == "partytime" or a != "partytime" else (b, a)
-             for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs = [
+        (a, b) if b == "partytime" or a != "partytime" else (b, a)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
 
     def compare(path: str, where: str, values: dict[str, object]) -> None:
         for first, second in pairs:
@@ -466,8 +517,9 @@ def disagreements(results: dict[str, dict], ignore: Iterable[tuple[str, str]] = 
             a = _comparable(path, values.get(first))
             b = _comparable(path, values.get(second))
             if not _agree(a, b, decoded=second == "partytime"):
-                lines.append(f"{where}: {first}={values.get(first)!r} "
-                             f"{second}={values.get(second)!r}")
+                lines.append(
+                    f"{where}: {first}={values.get(first)!r} {second}={values.get(second)!r}"
+                )
 
     for key in results[names[0]]:
         if key != "episodes":
@@ -481,12 +533,16 @@ def disagreements(results: dict[str, dict], ignore: Iterable[tuple[str, str]] = 
             if (name, "episodes") not in ignored:
                 lines.append(f"episodes: guid {guid!r} is missing from {name}")
         for key in by_guid[present[0]][guid]:
-            compare(f"episodes.{key}", f"episodes[{guid}].{key}",
-                    {name: by_guid[name][guid].get(key) for name in present})
+            compare(
+                f"episodes.{key}",
+                f"episodes[{guid}].{key}",
+                {name: by_guid[name][guid].get(key) for name in present},
+            )
     return lines
 
 
 # --- small helpers -------------------------------------------------------------------------
+
 
 def _text(value) -> str | None:
     """The text of an unknown-namespace element in feedparser (a dict if it had attributes)."""
@@ -536,7 +592,9 @@ def _collapse(text: str | None) -> str | None:
 
 if __name__ == "__main__":
     started = time.monotonic()
-    all_results = parse_all(SAMPLE_FEED.read_bytes(), "http://podcasts.test/shows/dispatch-review/feed.xml")
+    all_results = parse_all(
+        SAMPLE_FEED.read_bytes(), "http://podcasts.test/shows/dispatch-review/feed.xml"
+    )
     for parser_name, parsed_feed in all_results.items():
         print(f"== {parser_name}")
         print(json.dumps(parsed_feed, indent=2, ensure_ascii=False))

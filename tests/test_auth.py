@@ -1,8 +1,7 @@
 """Sign-in, sessions, CSRF and who may touch which show."""
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2 import Type as ArgonType
-from argon2 import extract_parameters
 
 from showbiz.db import db
 from showbiz.models import User

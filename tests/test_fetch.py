@@ -1,4 +1,5 @@
 """The guarded outbound HTTP client, against real servers on 127.0.0.1."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,7 @@ import threading
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -78,7 +79,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def route_redirect(self, path, query):
         hops = int(path.rsplit("/", 1)[1])
-        self.redirect(f"/redirect/{hops - 1}" if hops > 1 else "/page", status=(301, 302, 303, 307, 308)[hops % 5])
+        self.redirect(
+            f"/redirect/{hops - 1}" if hops > 1 else "/page",
+            status=(301, 302, 303, 307, 308)[hops % 5],
+        )
 
     def route_loop(self, path, query):
         self.redirect("/loop-back")
@@ -117,9 +121,14 @@ class Handler(BaseHTTPRequestHandler):
         self.drip(b"X-Slow: " + b"x" * 100)
 
     def route_chunked(self, path, query):
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
-        pieces = iter(lambda: b"<p>" + b"news " * 2000 + b"</p>", None) if "endless" in query else \
-            [PAGE.encode()[:10], PAGE.encode()[10:]]
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        pieces = (
+            iter(lambda: b"<p>" + b"news " * 2000 + b"</p>", None)
+            if "endless" in query
+            else [PAGE.encode()[:10], PAGE.encode()[10:]]
+        )
         for piece in pieces:
             if self.server.stop.is_set():
                 return
@@ -189,6 +198,7 @@ def fails(reason, target, **kwargs):
 
 # --- pages that work -------------------------------------------------------------------------------
 
+
 def test_fetches_page_with_charset_from_header(server):
     page = get(url(server, "/page"), allow_private=True)
     assert isinstance(page, Page)
@@ -215,7 +225,11 @@ def test_charset_from_meta_tag(server):
 
 def test_xhtml_is_html(server):
     page = get(url(server, "/xhtml"), allow_private=True)
-    assert (page.content_type, page.charset, page.text()) == ("application/xhtml+xml", "utf-8", PAGE)
+    assert (page.content_type, page.charset, page.text()) == (
+        "application/xhtml+xml",
+        "utf-8",
+        PAGE,
+    )
 
 
 @pytest.mark.parametrize("path", ["/gzip", "/deflate"])
@@ -253,6 +267,7 @@ def test_text_survives_unknown_charset():
 
 # --- redirects ---------------------------------------------------------------------------------------
 
+
 def test_follows_redirect_chain_of_five(server):
     page = get(url(server, "/redirect/5"), allow_private=True)
     assert page.url == url(server, "/page")
@@ -275,12 +290,15 @@ def test_redirect_loop(server):
     assert time.monotonic() - start < 2
 
 
-@pytest.mark.parametrize("target", [
-    "ftp://127.0.0.1/file",
-    "file:///etc/passwd",
-    "http://user:secret@127.0.0.1/page",
-    "gopher://127.0.0.1:70/_",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "ftp://127.0.0.1/file",
+        "file:///etc/passwd",
+        "http://user:secret@127.0.0.1/page",
+        "gopher://127.0.0.1:70/_",
+    ],
+)
 def test_redirect_target_is_revalidated(server, target):
     fails("bad-url", url(server, "/to?target=" + target), allow_private=True)
 
@@ -289,7 +307,9 @@ def test_redirect_target_is_resolved_again(server):
     fails("dns", url(server, "/to?target=http://no-such-host.invalid/page"), allow_private=True)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "0", "[::]", "224.0.0.1", "[ff02::1]", "255.255.255.255"])
+@pytest.mark.parametrize(
+    "host", ["0.0.0.0", "0", "[::]", "224.0.0.1", "[ff02::1]", "255.255.255.255"]
+)
 def test_redirect_to_never_valid_address_is_refused_before_connecting(server, listener, host):
     # allow_private lets the first hop reach the 127.0.0.1 fixture; these addresses stay refused,
     # and on Linux 0.0.0.0 and :: would connect straight to this machine's listener.
@@ -348,44 +368,99 @@ def test_blocked_message_names_the_address(listener):
     assert str(error) == "the address 169.254.169.254 is not public"
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "127.255.255.254", "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.255",
-    "192.168.0.1", "192.168.255.255", "169.254.169.254", "169.254.0.1", "100.64.0.1", "100.127.255.254",
-    "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "0.0.0.0", "0.1.2.3",
-    "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1", "198.19.255.255", "192.0.0.8",
-    "192.88.99.1",
-    "::", "::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:8.8.8.8", "::127.0.0.1",
-    "64:ff9b::7f00:1", "64:ff9b::808:808", "64:ff9b:1::1", "2002:7f00:1::1", "2002:808:808::1",
-    "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:10::1", "2001:db8::1", "3fff::1",
-    "fc00::1", "fd00::2", "fe80::1", "fe80::1%eth0", "fec0::1", "ff02::1", "ff0e::1", "100::1", "5f00::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.255.255.254",
+        "10.0.0.1",
+        "10.255.255.255",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.0.1",
+        "192.168.255.255",
+        "169.254.169.254",
+        "169.254.0.1",
+        "100.64.0.1",
+        "100.127.255.254",
+        "224.0.0.1",
+        "239.255.255.250",
+        "240.0.0.1",
+        "255.255.255.255",
+        "0.0.0.0",
+        "0.1.2.3",
+        "192.0.2.1",
+        "198.51.100.7",
+        "203.0.113.9",
+        "198.18.0.1",
+        "198.19.255.255",
+        "192.0.0.8",
+        "192.88.99.1",
+        "::",
+        "::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:8.8.8.8",
+        "::127.0.0.1",
+        "64:ff9b::7f00:1",
+        "64:ff9b::808:808",
+        "64:ff9b:1::1",
+        "2002:7f00:1::1",
+        "2002:808:808::1",
+        "2001::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        "2001:10::1",
+        "2001:db8::1",
+        "3fff::1",
+        "fc00::1",
+        "fd00::2",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fec0::1",
+        "ff02::1",
+        "ff0e::1",
+        "100::1",
+        "5f00::1",
+    ],
+)
 def test_non_public_addresses(address):
     assert not is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", [
-    "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "8.8.8.8",
+        "1.1.1.1",
+        "172.32.0.1",
+        "100.128.0.1",
+        "2606:4700:4700::1111",
+        "2001:4860:4860::8888",
+    ],
+)
 def test_public_addresses(address):
     assert is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("target", [
-    "ftp://example.com/file",
-    "file:///etc/passwd",
-    "javascript:alert(1)",
-    "example.com/page",
-    "http://user:secret@example.com/",
-    "http://user@example.com/",
-    "https://:secret@example.com/",
-    "http:///page",
-    "http://",
-    "http://example.com:99999/",
-    "http://exa mple.com/",
-    "http://example.com/\r\nX-Injected: 1",
-    "http://a..b/",
-    "http://example.com/" + "a" * 2048,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "ftp://example.com/file",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "example.com/page",
+        "http://user:secret@example.com/",
+        "http://user@example.com/",
+        "https://:secret@example.com/",
+        "http:///page",
+        "http://",
+        "http://example.com:99999/",
+        "http://exa mple.com/",
+        "http://example.com/\r\nX-Injected: 1",
+        "http://a..b/",
+        "http://example.com/" + "a" * 2048,
+    ],
+)
 def test_bad_urls(target):
     fails("bad-url", target)
 
@@ -402,6 +477,7 @@ def test_connection_refused():
 
 
 # --- limits ------------------------------------------------------------------------------------------
+
 
 def test_gzip_bomb_stops_at_the_cap(server):
     start = time.monotonic()
@@ -448,6 +524,7 @@ def test_deadline_covers_redirects(server):
 
 # --- answers that are not pages ---------------------------------------------------------------------
 
+
 def test_pdf_is_not_html(server):
     error = fails("not-html", url(server, "/pdf"), allow_private=True)
     assert str(error) == "the page is not HTML (application/pdf)"
@@ -464,15 +541,35 @@ def test_404(server):
 
 # --- https -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def self_signed(tmp_path_factory):
     if not shutil.which("openssl"):
         pytest.skip("needs the openssl command")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -492,7 +589,9 @@ def test_https_sends_sni_and_verifies_the_certificate(self_signed):
 
         thread = threading.Thread(target=serve)
         thread.start()
-        error = fails("connection", f"https://localhost:{lsock.getsockname()[1]}/", allow_private=True)
+        error = fails(
+            "connection", f"https://localhost:{lsock.getsockname()[1]}/", allow_private=True
+        )
         thread.join()
     assert names == ["localhost"]
     assert "certificate" in str(error)

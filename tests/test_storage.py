@@ -274,7 +274,13 @@ def test_bad_keys_rejected_everywhere(store, key):
 
 @pytest.mark.parametrize(
     "prefix,suffix",
-    [("../audio", ".mp3"), ("/abs", ".mp3"), ("audio", "mp3"), ("audio", ".mp3/x"), ("audio", "/..")],
+    [
+        ("../audio", ".mp3"),
+        ("/abs", ".mp3"),
+        ("audio", "mp3"),
+        ("audio", ".mp3/x"),
+        ("audio", "/.."),
+    ],
 )
 def test_bad_name_parts_rejected(store, prefix, suffix):
     with pytest.raises(StorageError):

@@ -9,7 +9,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from mutagen.id3 import ID3, TIT2
-from werkzeug.test import EnvironBuilder
 from sqlalchemy import func, select
 
 from showbiz.db import db

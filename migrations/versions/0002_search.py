@@ -11,6 +11,7 @@ Later migrations must mind two things:
 - PostgreSQL: changing the type of a searched column fails ("used by a generated column"); drop
   `search_vector` first and add it again afterwards (copy the upgrade below).
 """
+
 from alembic import op
 
 revision = "0002"
@@ -19,8 +20,10 @@ branch_labels = None
 depends_on = None
 
 # table -> searched column: weight (A is the most important; bm25 weights follow this order)
-SEARCHED = {"episode": {"title": "A", "summary": "B", "notes_md": "C"},
-            "article": {"title": "A", "site_name": "B", "author_name": "B"}}
+SEARCHED = {
+    "episode": {"title": "A", "summary": "B", "notes_md": "C"},
+    "article": {"title": "A", "site_name": "B", "author_name": "B"},
+}
 CONFIG = "showbiz_search"  # PostgreSQL: the `simple` configuration, accents removed
 
 
@@ -30,23 +33,31 @@ def upgrade():
         # so the database's owner may create it; Debian's postgresql package ships it.
         op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
         op.execute(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = pg_catalog.simple)")
-        op.execute(f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR "
-                   "word, numword, hword, hword_part, hword_numpart WITH unaccent, simple")
+        op.execute(
+            f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR "
+            "word, numword, hword, hword_part, hword_numpart WITH unaccent, simple"
+        )
         for name, columns in SEARCHED.items():
             # A stored vector, not an expression index: ranking reads it instead of parsing every
             # matching row's text again (10x slower on common words). MAIN storage keeps it in
             # the row, not in TOAST, so reading thousands of them stays cheap.
-            document = " || ".join(f"setweight(to_tsvector('{CONFIG}'::regconfig, {c}), '{w}')"
-                                   for c, w in columns.items())
-            op.execute(f"ALTER TABLE {name} ADD COLUMN search_vector tsvector "
-                       f"GENERATED ALWAYS AS ({document}) STORED, "
-                       "ALTER COLUMN search_vector SET STORAGE MAIN")
+            document = " || ".join(
+                f"setweight(to_tsvector('{CONFIG}'::regconfig, {c}), '{w}')"
+                for c, w in columns.items()
+            )
+            op.execute(
+                f"ALTER TABLE {name} ADD COLUMN search_vector tsvector "
+                f"GENERATED ALWAYS AS ({document}) STORED, "
+                "ALTER COLUMN search_vector SET STORAGE MAIN"
+            )
             op.execute(f"CREATE INDEX ix_{name}_search ON {name} USING gin (search_vector)")
         return
     for name, columns in SEARCHED.items():
-        op.execute(f"CREATE VIRTUAL TABLE {name}_fts USING fts5({', '.join(columns)}, "
-                   f"content='{name}', content_rowid='id', "
-                   "tokenize='unicode61 remove_diacritics 2')")
+        op.execute(
+            f"CREATE VIRTUAL TABLE {name}_fts USING fts5({', '.join(columns)}, "
+            f"content='{name}', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 2')"
+        )
         for statement in _sqlite_triggers(name, tuple(columns)):
             op.execute(statement)
         op.execute(f"INSERT INTO {name}_fts({name}_fts) VALUES ('rebuild')")
@@ -71,10 +82,11 @@ def _sqlite_triggers(name: str, columns: tuple[str, ...]) -> list[str]:
     new = ", ".join(f"new.{c}" for c in columns)
     old = ", ".join(f"old.{c}" for c in columns)
     insert = f"INSERT INTO {name}_fts(rowid, {cols}) VALUES (new.id, {new});"
-    delete = (f"INSERT INTO {name}_fts({name}_fts, rowid, {cols}) "
-              f"VALUES ('delete', old.id, {old});")
+    delete = f"INSERT INTO {name}_fts({name}_fts, rowid, {cols}) VALUES ('delete', old.id, {old});"
     # UPDATE OF: publishing, feed rendering or the version counter leave the index alone.
-    return [f"CREATE TRIGGER {name}_fts_insert AFTER INSERT ON {name} BEGIN {insert} END",
-            f"CREATE TRIGGER {name}_fts_delete AFTER DELETE ON {name} BEGIN {delete} END",
-            f"CREATE TRIGGER {name}_fts_update AFTER UPDATE OF {cols} ON {name} "
-            f"BEGIN {delete} {insert} END"]
+    return [
+        f"CREATE TRIGGER {name}_fts_insert AFTER INSERT ON {name} BEGIN {insert} END",
+        f"CREATE TRIGGER {name}_fts_delete AFTER DELETE ON {name} BEGIN {delete} END",
+        f"CREATE TRIGGER {name}_fts_update AFTER UPDATE OF {cols} ON {name} "
+        f"BEGIN {delete} {insert} END",
+    ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..articles import get_or_create_article
@@ -44,11 +44,11 @@ SEED_ARTICLE = {
 }
 EPISODES = [
     ("japans-patriots-for-ukraine", "Japan’s Patriots for Ukraine",
-     datetime(2023, 12, 28, 17, 0, tzinfo=timezone.utc), 12,
+     datetime(2023, 12, 28, 17, 0, tzinfo=UTC), 12,
      "Tokyo loosens its arms export rules so Washington can send more Patriots to Kyiv.",
      "Kyle explains how Japan’s new export rules free up US Patriot stocks for Ukraine."),
     ("the-scale-the-scope-and-the-speed", "The Scale, the Scope and the Speed",
-     datetime(2024, 1, 4, 17, 0, tzinfo=timezone.utc), 30,
+     datetime(2024, 1, 4, 17, 0, tzinfo=UTC), 30,
      "Rahm Emanuel cheers Japan’s record military budget; the hosts look back at the Patriot deal.",
      "Ambassador Emanuel: the Patriots “give us flexibility in our inventories.”"),
 ]

@@ -36,7 +36,10 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 def app(environ, start_response):
     """WSGI app serving SHOWBIZ_BENCH_FILE the way SHOWBIZ_BENCH_MODE says."""
-    mode, path = os.environ.get("SHOWBIZ_BENCH_MODE", "file_response"), os.environ["SHOWBIZ_BENCH_FILE"]
+    mode, path = (
+        os.environ.get("SHOWBIZ_BENCH_MODE", "file_response"),
+        os.environ["SHOWBIZ_BENCH_FILE"],
+    )
     if mode == "hello":  # gunicorn's own ceiling: no file at all
         start_response("200 OK", [("Content-Length", "5")])
         return [b"hello"]
@@ -44,8 +47,14 @@ def app(environ, start_response):
         resp = send_file(path, environ, mimetype="audio/mpeg", conditional=True)
     else:
         st = os.stat(path)
-        resp = file_response(Request(environ), open(path, "rb"), size=st.st_size,
-                             mtime=st.st_mtime, mime_type="audio/mpeg", etag="bench")
+        resp = file_response(
+            Request(environ),
+            open(path, "rb"),
+            size=st.st_size,
+            mtime=st.st_mtime,
+            mime_type="audio/mpeg",
+            etag="bench",
+        )
     return resp(environ, start_response)
 
 
@@ -90,13 +99,28 @@ http {{
     }}
 }}
 """)
-    return subprocess.Popen(["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")])
+    return subprocess.Popen(
+        ["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")]
+    )
 
 
 def start_gunicorn(media: Path, port: int, worker_args: list[str], mode: str) -> subprocess.Popen:
     env = dict(os.environ, SHOWBIZ_BENCH_FILE=str(media), SHOWBIZ_BENCH_MODE=mode)
-    cmd = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--chdir", str(HERE),
-           "--log-level", "warning", "--keep-alive", "30", *worker_args, "media:app"]
+    cmd = [
+        str(GUNICORN),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--chdir",
+        str(HERE),
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+        *worker_args,
+        "media:app",
+    ]
     return subprocess.Popen(cmd, env=env)
 
 
@@ -124,8 +148,12 @@ end
 def run_wrk(port: int, length: int, duration: int, tmp: Path) -> float:
     script = tmp / f"range{length}.lua"
     script.write_text(WRK_SCRIPT.format(size=FILE_SIZE, length=length))
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "-s", str(script),
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{duration}s", "-s", str(script), f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         print(out)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -140,7 +168,9 @@ def run_python_client(port: int, length: int, duration: int, tmp: Path) -> float
         conn = http.client.HTTPConnection("127.0.0.1", port)
         while time.monotonic() < deadline:
             start = rng.randrange(FILE_SIZE - length)
-            conn.request("GET", "/big.mp3", headers={"Range": f"bytes={start}-{start + length - 1}"})
+            conn.request(
+                "GET", "/big.mp3", headers={"Range": f"bytes={start}-{start + length - 1}"}
+            )
             resp = conn.getresponse()
             assert resp.status == 206 and len(resp.read()) == length
             if resp.will_close:
@@ -170,13 +200,19 @@ SERVERS = {  # name: (gunicorn args or None for nginx, app mode)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; the median is shown")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved rounds; the median is shown"
+    )
     args = parser.parse_args()
     client = run_wrk if shutil.which("wrk") else run_python_client
-    print(f"client: {client.__name__}, {args.rounds} x {args.duration}s per figure, "
-          f"file {FILE_SIZE >> 20} MiB, {os.cpu_count()} CPUs")
+    print(
+        f"client: {client.__name__}, {args.rounds} x {args.duration}s per figure, "
+        f"file {FILE_SIZE >> 20} MiB, {os.cpu_count()} CPUs"
+    )
     servers = {k: v for k, v in SERVERS.items() if k != "nginx" or shutil.which("nginx")}
-    samples: dict[str, dict[str, list[float]]] = {n: {label: [] for label in SIZES} for n in servers}
+    samples: dict[str, dict[str, list[float]]] = {
+        n: {label: [] for label in SIZES} for n in servers
+    }
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         (tmp / "www").mkdir()
@@ -188,8 +224,11 @@ def main() -> None:
             # machine's drift spreads over all of them alike.
             for name, (worker_args, mode) in servers.items():
                 ports[name] = free_port()
-                procs.append(start_nginx(tmp, ports[name]) if worker_args is None
-                             else start_gunicorn(media, ports[name], worker_args, mode))
+                procs.append(
+                    start_nginx(tmp, ports[name])
+                    if worker_args is None
+                    else start_gunicorn(media, ports[name], worker_args, mode)
+                )
                 wait_port(ports[name], procs[-1])
                 client(ports[name], SIZES["64KiB"], 1, tmp)  # warm-up
             for _ in range(args.rounds):
@@ -199,13 +238,20 @@ def main() -> None:
         finally:
             for proc in procs:
                 stop(proc)
-    median = {n: {label: statistics.median(v) for label, v in d.items()} for n, d in samples.items()}
+    median = {
+        n: {label: statistics.median(v) for label, v in d.items()} for n, d in samples.items()
+    }
     for name, figures in median.items():
-        print(f"{name:38s}" + "".join(f"{label:>7s}: {rps:8.0f} req/s" for label, rps in figures.items()))
+        print(
+            f"{name:38s}"
+            + "".join(f"{label:>7s}: {rps:8.0f} req/s" for label, rps in figures.items())
+        )
     if "nginx" not in median:
         return
     for label in SIZES:
-        best = max((n for n in median if n.startswith("file_response")), key=lambda n: median[n][label])
+        best = max(
+            (n for n in median if n.startswith("file_response")), key=lambda n: median[n][label]
+        )
         ratio = median[best][label] / median["nginx"][label]
         verdict = "ok" if ratio >= 0.5 else "below the 0.5 target"
         print(f"{label}: best file_response ({best}) / nginx = {ratio:.2f}x  {verdict}")

@@ -1,7 +1,7 @@
 """The episode editor: saving, publishing, scheduling, races between tabs, and chapters written
 into the MP3 at publishing time."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mutagen.id3 import ID3
@@ -54,7 +54,7 @@ def test_schedule_in_the_shows_time_zone(app, client):
         db.session.commit()
     save(client, token, episode_id, 1, action="schedule", publish_at="2031-01-15T18:00")
     saved = episode(app, episode_id)
-    assert saved.published_at == datetime(2031, 1, 15, 23, 0, tzinfo=timezone.utc)
+    assert saved.published_at == datetime(2031, 1, 15, 23, 0, tzinfo=UTC)
     assert saved.state == "scheduled"
     response = save(client, token, episode_id, 2, action="schedule", publish_at="soon")
     assert response.status_code == 400 and "YYYY-MM-DD" in response.get_data(as_text=True)
@@ -105,7 +105,7 @@ def test_dashboard_lists_states_newest_first_and_paginates(app, client):
     show_id = episode(app, episode_id).show_id
     later = make_episode(app, show_id, "cbr.mp3", title="Scheduled one", publish=False)
     with app.app_context():
-        db.session.get(Episode, later).published_at = datetime(2031, 1, 1, tzinfo=timezone.utc)
+        db.session.get(Episode, later).published_at = datetime(2031, 1, 1, tzinfo=UTC)
         db.session.commit()
     for n in range(11):
         make_episode(app, show_id, "cbr.mp3", title=f"Published {n}")

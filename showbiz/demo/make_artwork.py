@@ -19,7 +19,7 @@ PAPER, MUTED, RED = (244, 239, 230), (150, 163, 184), (214, 40, 57)
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def font_file(pattern: str) -> str | None:
     """The DejaVu font file fontconfig picks for pattern, or None."""
     try:

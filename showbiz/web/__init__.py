@@ -10,8 +10,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..context import media_store
 from ..text import InvalidInput
-from ..urls import absolute_url
 from ..timecodes import format_timecode
+from ..urls import absolute_url
 
 
 class UploadRequest(Request):

@@ -8,8 +8,14 @@ from ..db import db, transaction
 from ..models import Episode, Person, Show
 from ..text import InvalidInput
 from .auth import login_required
-from .studio import UPLOAD_ERRORS, _field_error, _form_file, _upload_status, managed_episode, \
-    managed_show
+from .studio import (
+    UPLOAD_ERRORS,
+    _field_error,
+    _form_file,
+    _upload_status,
+    managed_episode,
+    managed_show,
+)
 
 bp = Blueprint("people", __name__, url_prefix="/studio")
 

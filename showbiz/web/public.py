@@ -5,8 +5,8 @@ import json
 import time
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
-from werkzeug.http import http_date, parse_date
 from sqlalchemy import select
+from werkzeug.http import http_date, parse_date
 
 from .. import feeds, files, pages, shownotes
 from ..db import db

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
@@ -12,8 +22,8 @@ from .. import audio, episodes, files, pages, shows
 from ..categories import CHOICES
 from ..db import db, transaction
 from ..markup import render_markdown
-from ..people import ROLES
 from ..models import Episode, Show
+from ..people import ROLES
 from ..storage import DiskFull, TooLarge
 from ..text import InvalidInput
 from . import format_duration

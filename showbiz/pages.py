@@ -66,7 +66,8 @@ def person_detail(person: Person) -> dict:
                               Episode.show_id.in_(show_roles) | Episode.id.in_(episode_roles),
                               Episode.id.not_in(excluded))
         .options(selectinload(Episode.show)).order_by(Episode.published_at.desc())).all()
-    articles = db.session.scalars(select(Article).where(Article.author_id == person.id)
+    articles = db.session.scalars(select(Article).where(Article.author_id == person.id,
+                                                        _cited_in_published())
                                   .order_by(Article.published_on.desc())).all()
     return {"shows": [c.show for c in credits if c.show_id and not c.excluded],
             "episodes": [(e, episode_roles.get(e.id) or show_roles[e.show_id]) for e in episodes],
@@ -93,3 +94,30 @@ def studio_episodes(show: Show, page: int, per_page: int) -> tuple[list[Episode]
     episodes = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     total = db.session.scalar(select(func.count()).where(Episode.show_id == show.id))
     return episodes, total
+
+
+def _cited_in_published():
+    """Articles some published episode discusses (a draft's notes stay private until it airs)."""
+    visible = published_episodes().with_only_columns(Episode.id).order_by(None)
+    return Article.id.in_(select(ShowNote.article_id).where(ShowNote.episode_id.in_(visible)))
+
+
+def article_list(site: str, words: str, page: int, per_page: int) -> dict:
+    """A page of cited articles, newest first, optionally from one site or matching words."""
+    query = select(Article).where(_cited_in_published())
+    if site:
+        query = query.where(Article.site_name == site)
+    for word in words.split()[:8]:
+        pattern = "%" + word.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        query = query.where(Article.title.ilike(pattern) | Article.site_name.ilike(pattern))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    found = db.session.scalars(query.order_by(
+        Article.published_on.is_(None), Article.published_on.desc(), Article.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    sites = db.session.execute(
+        select(Article.site_name, func.count()).where(_cited_in_published(),
+                                                     Article.site_name != "")
+        .group_by(Article.site_name).order_by(func.count().desc(), Article.site_name)
+        .limit(30)).all()
+    return {"articles": found, "total": total, "sites": sites,
+            "pages": max(1, -(-total // per_page))}

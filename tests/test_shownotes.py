@@ -251,3 +251,84 @@ def test_other_hosts_cannot_touch_the_notes(app, client, editor):
                       ).status_code == 404
     assert other.get("/studio/articles/1/").status_code == 404
     assert other.post("/studio/articles/1/refetch", data={"csrf_token": token}).status_code == 404
+
+
+def test_article_list_filters_by_site_and_words_and_hides_drafts(app, client, editor):
+    pages = editor["pages"]
+    paste(client, editor, f"{pages}/reuters.html\n{pages}/guardian.html\n{pages}/apnews.html")
+    draft = make_episode(app, editor["show_id"], "cbr.mp3", title="Draft", publish=False)
+    client.post(f"/studio/shows/news-hour/episodes/{draft}/notes", data={
+        "csrf_token": editor["token"], "urls": f"{pages}/substack.html"})
+    listing = client.get("/articles/").get_data(as_text=True)
+    assert "Reuters (1)" in listing and "the Guardian (1)" in listing
+    with app.app_context():
+        substack = db.session.scalar(select(Article).where(
+            Article.source_url.contains("substack")))
+        reuters = db.session.scalar(select(Article).where(Article.site_name == "Reuters"))
+    assert substack.title not in listing  # only cited by a draft
+    assert client.get(f"/articles/{substack.id}/").status_code == 404
+    assert client.get(f"/articles/{reuters.id}/").status_code == 200
+    by_site = client.get("/articles/?site=Reuters").get_data(as_text=True)
+    assert reuters.title in by_site and "Guardian" not in by_site.split("</nav>")[-1]
+    by_words = client.get("/articles/?q=eases+arms").get_data(as_text=True)
+    assert reuters.title in by_words
+    assert "No article matches" in client.get("/articles/?q=zebra%25_").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, reason", [("/bomb", "larger than"), ("/drip", "longer than"),
+                                          ("/loop", "redirects"), ("/pdf", "not HTML")])
+def test_attacking_pages_end_in_a_saved_note_with_a_clear_status(app, client, editor, path,
+                                                                 reason):
+    import gzip
+    import http.server
+    import threading
+    import time
+
+    class Hostile(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/loop":
+                self.send_response(302)
+                self.send_header("Location", "/loop")
+                self.end_headers()
+            elif self.path == "/pdf":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                self.end_headers()
+                self.wfile.write(b"%PDF-1.4")
+            elif self.path == "/bomb":
+                body = gzip.compress(b"<p>" + b"a" * 30_000_000)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                try:
+                    for _ in range(30):
+                        self.wfile.write(b"<")
+                        self.wfile.flush()
+                        time.sleep(1)
+                except OSError:
+                    pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        started = time.monotonic()
+        response = paste(client, editor, f"http://127.0.0.1:{server.server_port}{path}")
+        assert response.status_code == 302 and time.monotonic() - started < 15
+    finally:
+        server.shutdown()
+        server.server_close()
+    with app.app_context():
+        article = db.session.scalar(select(Article))
+        assert article.fetch_status == "failed" and reason in article.fetch_error
+    assert count(app, ShowNote) == 1

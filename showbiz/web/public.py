@@ -115,18 +115,22 @@ def _not_modified(built: feeds.Built) -> bool:
 
 @bp.get("/articles/")
 def articles():
-    """Every article cited, newest first."""
-    found = db.session.scalars(select(Article).where(Article.notes.any())
-                               .order_by(Article.created_at.desc()).limit(200)).all()
-    return render_template("public/articles.html", articles=found)
+    """Every article discussed in a published episode, newest first; by site; by words."""
+    site = request.args.get("site", "")[:255]
+    words = request.args.get("q", "")[:200]
+    page = max(1, request.args.get("page", 1, type=int))
+    listing = pages.article_list(site, words, page, current_app.config["PAGE_SIZE"])
+    return render_template("public/articles.html", site=site, q=words, page=page, **listing)
 
 
 @bp.get("/articles/<int:article_id>/")
 def article(article_id: int):
     """An article and every episode that discusses it."""
     found = db.get_or_404(Article, article_id, description="There is no article with this number.")
-    return render_template("public/article.html", article=found,
-                           citations=pages.article_citations(found))
+    citations = pages.article_citations(found)
+    if not citations:  # cited only in drafts: private until an episode airs
+        abort(404, "There is no article with this number.")
+    return render_template("public/article.html", article=found, citations=citations)
 
 
 @bp.get("/people/<slug>/")

@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from upload import (ROOT, lame_clip, make_wav, patch_vbr_header,  # noqa: E402
-                    samples_per_frame, split_mp3)
+from upload import ROOT, lame_clip, patch_vbr_header, samples_per_frame, split_mp3  # noqa: E402
 
 from showbiz import audio  # noqa: E402
 

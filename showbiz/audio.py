@@ -9,6 +9,7 @@ import mmap
 import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
@@ -264,30 +265,45 @@ def _scan_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
 
 
 EXACT_SCAN_BYTES = 4 * 1024 * 1024  # above this, headerless MP3s are sampled, not counted
-_WINDOWS, _HOPS = 256, 32  # ~8,000 frames sampled whatever the length: about 2 ms
+_WINDOWS, _WINDOW_BYTES = 1024, 2048  # 2 MiB sampled, spread over the file whatever its length
+
+
+def _frames_between(mm: mmap.mmap, get: Callable[[bytes], int | None], sync: bytes, start: int,
+                    stop: int, end: int) -> tuple[float, int]:
+    """(frames, audio bytes) in the bytes [start, stop); frames cut by an edge count in part."""
+    p, tries = mm.find(sync, start, stop), 8  # a few false syncs at most: bounds hostile input
+    while p >= 0 and tries:
+        length = get(mm[p:p + 3])
+        if length and (p + length + 4 > end or get(mm[p + length:p + length + 3])):
+            break
+        p, tries = mm.find(sync, p + 1, stop), tries - 1
+    else:
+        return 0.0, 0  # junk, or frames of another stream: no audio here
+    # The frame cut by `start` is taken to be as long as the next one; a longer gap is junk.
+    cut, first = min(p - start, length), p
+    frames = cut / length
+    while length and p + length <= stop:
+        frames, p = frames + 1, p + length
+        length = get(mm[p:p + 3])
+    if length:  # the frame cut by `stop`; without one, the rest of the window is junk
+        frames, p = frames + (stop - p) / length, stop
+    return frames, cut + p - first
 
 
 def _estimate_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
-    """Estimate (frames, audio bytes) from short runs of frames evenly spaced over [pos, end)."""
-    get, span = _table_at(mm, pos).get, end - pos
-    ratios = []
-    for k in range(_WINDOWS):
-        try:
-            p = _first_frame(mm, pos + span * k // _WINDOWS, end)
-        except AudioError:
-            continue  # a window in junk (or a tag) has no frames to sample
-        start, frames = p, 0
-        while frames < _HOPS and p + 4 <= end and (length := get(mm[p:p + 3])):
-            if p + length > end:
-                break
-            frames, p = frames + 1, p + length
-        if frames:
-            ratios.append(frames / (p - start))
-    if not ratios:
-        return _scan_frames(mm, pos, end)
-    # Windows land in large frames more often than small ones, so average frames per byte (not
-    # bytes per frame): weighted by bytes, each window counts as much as the audio it stands for.
-    return round(span * sum(ratios) / len(ratios)), span
+    """Estimate (frames, audio bytes) from windows of bytes evenly spaced over [pos, end)."""
+    get, sync = _table_at(mm, pos).get, mm[pos:pos + 2]
+    last = end - _WINDOW_BYTES
+    starts = (pos + (last - pos) * k // (_WINDOWS - 1) for k in range(_WINDOWS))
+    counts = [_frames_between(mm, get, sync, x, x + _WINDOW_BYTES, end) for x in starts]
+    # Counting the frames in a fixed number of bytes gives every byte the same chance to be
+    # sampled and each frame its share: unbiased, and exact for CBR. Averaging bytes per frame
+    # instead over-weights large frames (-7% and worse on bursty VBR), and hopping a fixed number
+    # of frames from where a window lands over-weights the frames after each loud passage (+0.3%
+    # and +1.1% on two bursty files). What is left is sampling noise, which 1024 windows kept
+    # within 0.75% on the burstiest files tried (256 windows: up to 6%).
+    scale = (end - pos) / (_WINDOWS * _WINDOW_BYTES)
+    return round(scale * sum(f for f, _ in counts)), round(scale * sum(a for _, a in counts))
 
 
 def _count_frames(mm: mmap.mmap, pos: int, size: int) -> tuple[int, int]:

@@ -293,10 +293,14 @@ class Transcript(db.Model):
     episode: Mapped[Episode] = relationship(back_populates="transcripts")
 
 
-def published_episodes(show_id: int | None = None, now: datetime | None = None):
+def is_published(now: datetime | None = None):
     """The one definition of "published": a publish time that has come. Feed, pages, API use it."""
-    query = select(Episode).where(Episode.published_at.is_not(None),
-                                  Episode.published_at <= (now or utcnow()))
+    return Episode.published_at.is_not(None) & (Episode.published_at <= (now or utcnow()))
+
+
+def published_episodes(show_id: int | None = None, now: datetime | None = None):
+    """Published episodes, newest first (optionally of one show)."""
+    query = select(Episode).where(is_published(now))
     if show_id is not None:
         query = query.where(Episode.show_id == show_id)
     return query.order_by(Episode.published_at.desc(), Episode.id.desc())

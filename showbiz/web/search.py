@@ -1,4 +1,4 @@
-"""The search page: published episodes and cited articles matching what a listener typed."""
+"""The search page: published episodes and articles matching what a listener typed."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -16,7 +16,10 @@ def search():
     try:
         results = finder.search(query)
     except InvalidInput as error:
-        return render_template("public/search.html", query=query, results=None,
-                               error=error), 400
-    return render_template("public/search.html", query=results.query, results=results,
-                           error=None)
+        return _page(query, None, error), 400
+    return _page(results.query, results, None)
+
+
+def _page(query: str, results: finder.SearchResults | None, error: InvalidInput | None) -> str:
+    return render_template("public/search.html", query=query, results=results, error=error,
+                           max_length=finder.MAX_QUERY_LENGTH)

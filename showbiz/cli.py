@@ -25,7 +25,7 @@ def main() -> None:
 
 def register(app: Flask) -> None:
     """Add showbiz's commands to the app's CLI."""
-    for command in (init, demo, user, show, episode, serve):
+    for command in (init, demo, user, show, episode, feeds, serve):
         app.cli.add_command(command)
 
 
@@ -159,6 +159,26 @@ class _refusals:
         if isinstance(error, (InvalidInput, AudioError, StorageError)):
             raise click.ClickException(str(error) or type(error).__name__) from None
         return False
+
+
+@click.group(cls=AppGroup)
+def feeds() -> None:
+    """Manage the stored feeds."""
+
+
+@feeds.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Rebuild every feed, not only due ones.")
+def feeds_refresh(everything: bool) -> None:
+    """Rebuild feeds whose scheduled episode is due (run it every minute from cron when nginx
+    serves the feed files and no app process may be awake at the publishing time)."""
+    from . import feeds as stored
+    from .shows import all_shows
+
+    if everything:
+        done = [stored.rebuild(show.id) and show.slug for show in all_shows()]
+    else:
+        done = stored.refresh_expired()
+    click.echo(f"Rebuilt {len(done)} feed{'s' if len(done) != 1 else ''}.")
 
 
 @click.command()

@@ -396,3 +396,12 @@ def test_a_moved_show_redirects_permanently(app, client, host):
     response = get_feed(client)
     assert response.status_code == 301
     assert response.headers["Location"] == "https://new-home.example/feed.xml"
+
+
+def test_feeds_refresh_command(app, runner):
+    make_show(app, "news-hour")
+    make_episode(app, 1, title="One")
+    result = runner.invoke(args=["feeds", "refresh", "--all"])
+    assert result.exit_code == 0 and "Rebuilt 1 feed." in result.output
+    result = runner.invoke(args=["feeds", "refresh"])
+    assert result.exit_code == 0 and "Rebuilt 0 feeds." in result.output

@@ -43,37 +43,35 @@ def _image_check(check):
     return run
 
 
+def _set_image(model, row_id: int, column: str, stream: BinaryIO, *, prefix: str,
+               check: Callable[[str], images.ImageInfo]) -> str:
+    """Store a checked image and point a row's column at it (the old image goes after)."""
+    def apply(key, _info):
+        row = db.session.get(model, row_id)
+        old = getattr(row, column)
+        setattr(row, column, key)
+        return old
+    return _store_checked(stream, prefix=prefix, max_bytes=MAX_IMAGE_BYTES,
+                          check=_image_check(check), suffix=lambda info: info.extension,
+                          apply=apply)
+
+
 def set_show_artwork(show: Show, stream: BinaryIO) -> str:
     """Replace a show's artwork with an upload that meets Apple's rules; a new URL each time."""
-    def apply(key, _info):
-        row = db.session.get(Show, show.id)
-        old, row.artwork_key = row.artwork_key, key
-        return old
-    return _store_checked(stream, prefix="art", max_bytes=MAX_IMAGE_BYTES,
-                          check=_image_check(images.probe_artwork),
-                          suffix=lambda info: info.extension, apply=apply)
+    return _set_image(Show, show.id, "artwork_key", stream, prefix="art",
+                      check=images.probe_artwork)
 
 
 def set_episode_artwork(episode: Episode, stream: BinaryIO) -> str:
     """Give an episode its own artwork (same rules as the show's)."""
-    def apply(key, _info):
-        row = db.session.get(Episode, episode.id)
-        old, row.artwork_key = row.artwork_key, key
-        return old
-    return _store_checked(stream, prefix="art", max_bytes=MAX_IMAGE_BYTES,
-                          check=_image_check(images.probe_artwork),
-                          suffix=lambda info: info.extension, apply=apply)
+    return _set_image(Episode, episode.id, "artwork_key", stream, prefix="art",
+                      check=images.probe_artwork)
 
 
 def set_person_photo(person: Person, stream: BinaryIO) -> str:
     """Set a person's photo (JPEG or PNG, RGB, 64 to 3000 pixels a side)."""
-    def apply(key, _info):
-        row = db.session.get(Person, person.id)
-        old, row.image_key = row.image_key, key
-        return old
-    return _store_checked(stream, prefix="people", max_bytes=MAX_IMAGE_BYTES,
-                          check=_image_check(lambda p: images.probe(p, min_side=64)),
-                          suffix=lambda info: info.extension, apply=apply)
+    return _set_image(Person, person.id, "image_key", stream, prefix="people",
+                      check=lambda path: images.probe(path, min_side=64))
 
 
 _VTT_CUE = re.compile(r"^(?:\d+:)?\d{2}:\d{2}\.\d{3} --> (?:\d+:)?\d{2}:\d{2}\.\d{3}", re.M)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -132,17 +134,10 @@ def login(client, email="host@example.com", password=PASSWORD, next_url=""):
 @pytest.fixture
 def live_server(app):
     """The app served by a real threaded HTTP server on 127.0.0.1; yields its base URL."""
-    import threading
-
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as base:
+        yield base
 
 
 @pytest.fixture
@@ -177,17 +172,24 @@ def page_server():
     """Fixture news pages from tests/pages, served by a real HTTP server on 127.0.0.1."""
     import functools
     import http.server
-    import threading
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
     handler = functools.partial(Quiet, directory=str(PAGES))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as base:
+        yield base
+
+
+@contextmanager
+def serving(server):
+    """Run a socketserver-style server in a thread; yields its base URL; stops it after."""
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()

@@ -20,15 +20,15 @@ SLUG = "conflicts-of-interest"
 ADMIN_EMAIL = "admin@showbiz.example"
 LOGIN_FILE = "demo-login.txt"
 
-HOSTS = {
+HOSTS = {  # bios from the seed article
     "Kyle Anzalone": ("Kyle Anzalone is news editor of the Libertarian Institute, opinion editor "
                       "of Antiwar.com and co-host of Conflicts of Interest with Will Porter and "
                       "Connor Freeman.", "https://libertarianinstitute.org/"),
-    "Will Porter": ("Will Porter is assistant news editor at the Libertarian Institute and "
-                    "co-host of Conflicts of Interest.", "https://libertarianinstitute.org/"),
-    "Connor Freeman": ("Connor Freeman is assistant editor and writer at the Libertarian "
-                       "Institute and co-host of Conflicts of Interest.",
-                       "https://libertarianinstitute.org/"),
+    # The seed article says only this much about the other two hosts: nothing is invented.
+    "Will Porter": ("Will Porter co-hosts Conflicts of Interest with Kyle Anzalone and Connor "
+                    "Freeman.", ""),
+    "Connor Freeman": ("Connor Freeman co-hosts Conflicts of Interest with Kyle Anzalone and "
+                       "Will Porter.", ""),
 }
 SEED_ARTICLE = {
     "url": "https://libertarianinstitute.org/news/japan-to-send-patriot-interceptors-to-the-us-"

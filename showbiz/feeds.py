@@ -377,5 +377,8 @@ def _after_rollback(session: Session) -> None:
 def rebuild_stale(session: Session) -> None:
     """After a write commits, render the feeds it touched right away (once each)."""
     for show_id in sorted(session.info.pop(STALE_KEY + ".committed", set())):
-        if db.session.get(Show, show_id) is not None:
-            rebuild(show_id)
+        try:
+            if db.session.get(Show, show_id) is not None:
+                rebuild(show_id)
+        except Exception:  # the change is saved; the next feed request renders it again
+            current_app.logger.exception("could not render the feed of show %s", show_id)

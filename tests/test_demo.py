@@ -109,3 +109,15 @@ def test_demo_feed_parses(app, runner, client):
     with client.get(entry.enclosures[0].href.replace("http://podcasts.test", ""),
                     headers={"Range": "bytes=0-9"}) as media:
         assert media.status_code == 206 and len(media.data) == 10
+
+
+def test_demo_chapters_json_follows_the_podcasting_2_rules(app, runner, client):
+    load(runner)
+    response = client.get(EPISODE + "chapters.json")
+    assert response.content_type == "application/json+chapters; charset=utf-8"
+    data = response.get_json(force=True)
+    assert data["version"] == "1.2"
+    starts = [c["startTime"] for c in data["chapters"]]
+    assert starts == sorted(starts) and starts[0] == 12
+    assert data["chapters"][0]["url"] == SEED_URL
+    assert data["chapters"][0]["title"].startswith("Japan to Send Patriot Interceptors")

@@ -45,7 +45,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,8 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from harness import free_port, nginx_command, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
@@ -617,25 +618,6 @@ def rebuild_figures(
 # --- serving ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{what} did not start on port {port}")
-
-
 def start_group(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -658,38 +640,16 @@ def stop_group(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
 
 
 def start_nginx(tmp: Path, port: int, static: Path, slug: str) -> subprocess.Popen:
-    conf = tmp / "nginx.conf"
-    conf.write_text(f"""
-daemon off;
-user root;
-worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    # tcp_nopush stalls small responses on delayed ACKs (~40 ms each); off is the fast setting.
-    tcp_nopush off;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /shows/{slug}/feed.xml {{
+    location = f"""        location = /shows/{slug}/feed.xml {{
             alias {static}/{slug}.xml;
             types {{ }}
             default_type "application/rss+xml; charset=utf-8";
             gzip_static on;
             gzip_vary on;
             add_header Cache-Control "public, max-age=300";
-        }}
-    }}
-}}
-""")
-    return start_group(
-        ["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")],
-        dict(os.environ),
-        tmp / "nginx.log",
-    )
+        }}"""
+    return start_group(nginx_command(tmp, port, "", location), dict(os.environ),
+                       tmp / "nginx.log")
 
 
 def fetch(port: int, path: str, headers: dict) -> tuple[int, dict, bytes]:

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from harness import free_port, nginx_command, wait_port
 from werkzeug import Request
 from werkzeug.utils import send_file
 
@@ -58,50 +58,11 @@ def app(environ, start_response):
     return resp(environ, start_response)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on port {port} did not start")
-
-
 def start_nginx(tmp: Path, port: int) -> subprocess.Popen:
-    conf = tmp / "nginx.conf"
-    conf.write_text(f"""
-daemon off;
-user root;
-worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    # tcp_nopush stalls small ranges on delayed ACKs (~40 ms each); off is nginx's fast setting here.
-    tcp_nopush off;
-    keepalive_requests 1000000;
-    default_type audio/mpeg;
-    server {{
-        listen 127.0.0.1:{port};
-        root {tmp}/www;
-        location / {{ add_header X-Content-Type-Options nosniff; }}
-    }}
-}}
-""")
-    return subprocess.Popen(
-        ["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")]
-    )
+    return subprocess.Popen(nginx_command(
+        tmp, port, "    default_type audio/mpeg;",
+        f"        root {tmp}/www;\n"
+        "        location / { add_header X-Content-Type-Options nosniff; }"))
 
 
 def start_gunicorn(media: Path, port: int, worker_args: list[str], mode: str) -> subprocess.Popen:

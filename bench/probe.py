@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import exit_after  # noqa: E402
 from upload import ROOT, lame_clip, patch_vbr_header, samples_per_frame, split_mp3  # noqa: E402
 
 from showbiz import audio  # noqa: E402
@@ -118,13 +119,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many s")
     args = parser.parse_args()
 
-    def too_long(*_):
-        raise SystemExit(f"gave up after {args.timeout:.0f} s")
-
-    signal.signal(signal.SIGALRM, too_long)
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # clean up (server, temp dir) when killed too
-        signal.signal(sig, lambda *_: sys.exit("stopped by signal"))
-    signal.alarm(int(args.timeout))
+    exit_after(args.timeout)  # and clean up (server, temp dir) when killed
     tmp = Path(tempfile.mkdtemp(prefix="showbiz-bench-probe-"))
     try:
         rows: dict[str, tuple[Path, Path]] = {}

@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -79,7 +79,7 @@ def build(app, episodes: int, articles: int, notes_per_episode: int = 10) -> Non
     """Fill the database with one show, its episodes, articles and the notes citing them."""
     rng = random.Random(1)
     words = Words(rng)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context(), db.engine.begin() as conn:
         show_id = conn.execute(insert(Show).values(slug="bench", title="Bench Hour")
                                .returning(Show.id)).scalar_one()
@@ -117,7 +117,7 @@ def _article(i: int, words: Words, rng: random.Random) -> dict:
             "author_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "description": "",
             "image_url": "", "fetch_status": "ok", "fetch_error": "",
             "published_on": date(2020, 1, 1) + timedelta(days=rng.randrange(2000)),
-            "created_at": datetime(2024, 1, 1, tzinfo=timezone.utc)}
+            "created_at": datetime(2024, 1, 1, tzinfo=UTC)}
 
 
 def timed(run, rounds: int) -> list[float]:

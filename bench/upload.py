@@ -38,6 +38,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from harness import exit_after, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
 FIXTURE = ROOT / "tests" / "data" / "cbr.mp3"
@@ -179,12 +181,6 @@ def build_cbr_mp3(tmp: Path, path: Path, target_bytes: int) -> tuple[float, str]
 
 
 # --- the server -------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def cli(env: dict, *args: str) -> str:
     done = subprocess.run([str(SHOWBIZ), *args], env=env, capture_output=True, text=True,
@@ -494,13 +490,7 @@ def main() -> int:
     if not hasattr(signal, "SIGALRM"):
         raise SystemExit("needs a POSIX system")
 
-    def too_long(*_):
-        raise SystemExit(f"gave up after {args.timeout:.0f} s")
-
-    signal.signal(signal.SIGALRM, too_long)
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # clean up (server, temp dir) when killed too
-        signal.signal(sig, lambda *_: sys.exit("stopped by signal"))
-    signal.alarm(int(args.timeout))
+    exit_after(args.timeout)  # and clean up (server, temp dir) when killed
     tmp = Path(tempfile.mkdtemp(prefix="showbiz-bench-upload-"))
     try:
         media = tmp / "media"

@@ -1,0 +1,67 @@
+"""What the benchmarks share: free loopback ports, waiting for servers, nginx, a time limit."""
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, what: str = "server") -> None:
+    """Wait up to 30 s for a started server to accept connections."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{what} did not start on port {port}")
+
+
+def nginx_command(tmp: Path, port: int, http_lines: str, server_lines: str) -> list[str]:
+    """Write an nginx config for a foreground nginx on 127.0.0.1:port; return its command."""
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+daemon off;
+user root;
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    # tcp_nopush stalls small responses on delayed ACKs (~40 ms each); off is the fast setting.
+    tcp_nopush off;
+    keepalive_requests 1000000;
+{http_lines}
+    server {{
+        listen 127.0.0.1:{port};
+{server_lines}
+    }}
+}}
+""")
+    return ["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")]
+
+
+def exit_after(seconds: float) -> None:
+    """Give up after `seconds`, and exit cleanly on SIGTERM/SIGHUP, so cleanup code runs."""
+    def too_long(*_):
+        raise SystemExit(f"gave up after {seconds:.0f} s")
+
+    signal.signal(signal.SIGALRM, too_long)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit("stopped by signal"))
+    signal.alarm(int(seconds))

@@ -21,8 +21,8 @@ The synthetic show: 3 hosts credited on the show plus 1 guest per episode (4 pod
 item), 10 show notes per episode each citing its own article (title, site, author, a time, a
 comment on every third), a summary of four sentences, published in the past; written with Core
 bulk inserts. Rebuilds are timed in-process with showbiz.feeds.rebuild(); a full rebuild first
-runs `UPDATE episode SET feed_item = NULL`. Where a rebuild target is missed (or with
---profile), a stage breakdown and a cProfile summary are printed.
+removes the stored feed (showbiz.feeds.forget), so no item can be reused. Where a rebuild
+target is missed (or with --profile), a stage breakdown and a cProfile summary are printed.
 
 Serving: nginx, `showbiz serve --workers W --threads T` and the bare app run side by side, each
 in its own process group on a free 127.0.0.1 port, and are measured in turn with
@@ -38,6 +38,7 @@ import gzip
 import hashlib
 import http.client
 import io
+import json
 import os
 import pstats
 import random
@@ -51,6 +52,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -219,7 +221,6 @@ def populate(sizes: list[int]) -> dict[int, int]:
                     audio_filename=f"episode-{n}.mp3",
                     audio_warnings=[],
                     chapters_from="notes",
-                    feed_item=None,
                     feed_item_rev=0,
                     duration_seconds=rng.uniform(1500, 3600),
                     bitrate=128_000,
@@ -296,15 +297,12 @@ def populate(sizes: list[int]) -> dict[int, int]:
 
 
 def clear_items(show_id: int) -> None:
-    from showbiz.db import db, transaction
-    from showbiz.models import Episode
+    """Remove the stored feed, so the next rebuild renders every item."""
+    from showbiz.db import db
+    from showbiz.feeds import forget
+    from showbiz.models import Show
 
-    with transaction() as session:
-        session.execute(
-            Episode.__table__.update()
-            .where(Episode.__table__.c.show_id == show_id)
-            .values(feed_item=None)
-        )
+    forget(db.session.get(Show, show_id).slug)
     db.session.remove()
 
 
@@ -348,42 +346,42 @@ def timed_edit(show_id: int, episode_id: int, k: int) -> float:
 
 
 class Renders:
-    """Counts the items each rebuild renders (wraps showbiz.feeds._render_items)."""
+    """Counts the items each rebuild renders (wraps showbiz.feeds.render_items)."""
 
     def __init__(self):
         from showbiz import feeds
 
-        self.feeds, self.original, self.counts = feeds, feeds._render_items, []
+        self.feeds, self.original, self.counts = feeds, feeds.render_items, []
 
     def __enter__(self):
         def counting(show, episode_ids):
             self.counts.append(len(episode_ids))
             return self.original(show, episode_ids)
 
-        self.feeds._render_items = counting
+        self.feeds.render_items = counting
         return self
 
     def __exit__(self, *_):
-        self.feeds._render_items = self.original
+        self.feeds.render_items = self.original
 
 
 @contextmanager
 def stage_timer(totals: dict[str, float]):
     """Time rebuild()'s parts by wrapping the functions it calls (bench process only)."""
-    from showbiz import feed, feeds
+    from showbiz import feed, feeddata, feeds, feedstore
 
     targets = [
         (feeds, "rebuild", "rebuild() (total)"),
-        (feeds, "_render_items", "items: query + render (total)"),
-        (feeds, "item_data", "items: ORM -> ItemData"),
+        (feeds, "render_items", "items: query + render (total)"),
+        (feeddata, "items", "items: rows -> ItemData"),
         (feed, "render_items", "items: feedgen/lxml render"),
-        (feeds, "channel_data", "channel: data"),
-        (feed, "render_channel", "channel: render + splice items"),
-        (feeds, "_store", "store (total)"),
-        (gzip, "compress", "store: gzip.compress"),
-        (hashlib, "sha256", "store: sha256"),
-        (os, "fsync", "store: fsync x3"),
-        (feeds, "_keep_items", "keep rendered items (UPDATE)"),
+        (feedstore, "in_order", "items: order + deflate"),
+        (feeddata, "channel", "channel: data"),
+        (feed, "render_channel", "channel: render"),
+        (feedstore, "previous", "stored feed: load for reuse"),
+        (feedstore, "store", "store (total)"),
+        (zlib, "crc32", "store: crc32"),
+        (feedstore, "_atomic_write", "store: write x3"),
     ]
     saved = []
     for module, name, label in targets:
@@ -413,21 +411,19 @@ def breakdown(run, repeat: int = 3) -> list[tuple[str, float]]:
         with stage_timer(totals):
             total = run()
         parts = sum(
-            v
-            for k, v in totals.items()
-            if k.startswith(("items", "channel", "store", "keep"))
-            and (k.endswith("(total)") or k.startswith(("channel", "keep")))
+            totals.get(k, 0.0)
+            for k in (
+                "items: query + render (total)",
+                "items: order + deflate",
+                "channel: data",
+                "channel: render",
+                "stored feed: load for reuse",
+                "store (total)",
+            )
         )
         inside = totals.get("rebuild() (total)", 0.0)
-        loading = (
-            totals.get("items: query + render (total)", 0.0)
-            - totals.get("items: ORM -> ItemData", 0.0)
-            - totals.get("items: feedgen/lxml render", 0.0)
-        )
         totals = {k: v * 1000 for k, v in totals.items()}
-        if loading > 0:
-            totals["items: SELECT + ORM loading (the rest)"] = loading * 1000
-        totals["rest of rebuild (cached rows read, splice)"] = (inside - parts) * 1000
+        totals["rest of rebuild (revisions read, reuse, pieces)"] = (inside - parts) * 1000
         totals["outside rebuild (edit: load, flush, commit)"] = total - inside * 1000
         totals["TOTAL"] = total
         for k, v in totals.items():
@@ -437,7 +433,6 @@ def breakdown(run, repeat: int = 3) -> list[tuple[str, float]]:
 
 CATEGORIES = (
     ("gzip/zlib", ("zlib", "gzip.py")),
-    ("fsync", ("fsync",)),
     ("sqlite3 (C)", ("sqlite3",)),
     ("SQLAlchemy", ("sqlalchemy",)),
     ("feedgen", ("feedgen",)),
@@ -486,7 +481,6 @@ def profile(run, label: str, top: int = 14) -> None:
 
 def gzip_alternatives(xml: bytes) -> None:
     """What the gzip copy costs on this feed with the stdlib, by level (best of 3)."""
-    import zlib
 
     figures = []
     for level in (1, 4, 6, 9):
@@ -584,6 +578,7 @@ def rebuild_figures(
     timed_edit(show_id, episode_id, 0)
     with Renders() as renders:
         edits = [timed_edit(show_id, episode_id, k) for k in range(1, edit_runs + 1)]
+    print("  edit samples (ms): " + " ".join(f"{x:.1f}" for x in edits))
     assert renders.counts == [1] * edit_runs, f"edit rebuilt {renders.counts} items"
     built = cached(f"bench-{size}")
     assert f"Edited title, take {edit_runs}".encode() in built.xml, "the edit is not in the feed"
@@ -719,11 +714,9 @@ def check_servers(ports: dict[str, int], path: str, etag: str, xml: bytes, gz: b
 def serve_figures(
     env: dict, tmp: Path, slug: str, configs: list[tuple[int, int]], duration: int, rounds: int
 ) -> bool:
-    from showbiz import feeds
-
     static = Path(env["SHOWBIZ_FEED_STATIC_DIR"])
     xml, gz = (static / f"{slug}.xml").read_bytes(), (static / f"{slug}.xml.gz").read_bytes()
-    etag = feeds._read_meta(static / f"{slug}.json")["etag"]
+    etag = json.loads((static / f"{slug}.json").read_bytes())["etag"]
     path = f"/shows/{slug}/feed.xml"
     plain, gzipped, conditional = {}, {"Accept-Encoding": "gzip"}, {"If-None-Match": etag}
     print(
@@ -906,7 +899,7 @@ def main() -> None:
                 f"{time.perf_counter() - start:.1f} s"
             )
             passed, show_id = rebuild_figures(
-                show_ids, max(5, args.runs), max(5, args.runs), args.profile
+                show_ids, max(5, args.runs), max(15, args.runs), args.profile
             )
             slug = f"bench-{1000 if 1000 in show_ids else min(show_ids)}"
             db.session.remove()

@@ -113,6 +113,8 @@ class Show(db.Model):
     update_frequency: Mapped[str] = mapped_column(String(255), default="")  # an RRULE
     txt: Mapped[list] = mapped_column(JSON, default=list)  # [{"purpose": ..., "text": ...}]
     transcript_language: Mapped[str] = mapped_column(String(35), default="")
+    # Moves on with every change to the feed, so an older rebuild never overwrites a newer one.
+    feed_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0", deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -150,7 +152,7 @@ class Episode(db.Model):
     audio_filename: Mapped[str] = mapped_column(String(255), default="")
     audio_warnings: Mapped[list] = mapped_column(JSON, default=list)
     chapters_from: Mapped[str] = mapped_column(String(10), default="notes")  # or "audio"
-    feed_item: Mapped[str | None] = mapped_column(Text, deferred=True)  # rendered <item> XML
+    # Moves on with every change to the episode's <item>: the stored feed's items carry it.
     feed_item_rev: Mapped[int] = mapped_column(Integer, default=0, deferred=True)
     duration_seconds: Mapped[float] = mapped_column(Float)
     bitrate: Mapped[int | None] = mapped_column(Integer)
@@ -174,6 +176,7 @@ class Episode(db.Model):
                                                    order_by="Chapter.start_seconds",
                                                    cascade="all, delete-orphan")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="episode",
+                                                         order_by="Transcript.id",
                                                          cascade="all, delete-orphan")
 
     @property

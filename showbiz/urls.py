@@ -6,10 +6,25 @@ from flask import current_app
 
 def absolute_url(endpoint: str, **values) -> str:
     """An absolute address on the configured base URL, built without needing a request."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"] + path
+    return Links()(endpoint, **values)
 
 
 def media_url(key: str | None) -> str:
     """The absolute address of a stored file, or "" when there is none."""
-    return absolute_url("media.serve", key=key) if key else ""
+    return Links().media(key)
+
+
+class Links:
+    """Absolute addresses from a URL map bound once: for building thousands (a whole feed)."""
+
+    def __init__(self):
+        self._adapter = current_app.url_map.bind("localhost")
+        self._base = current_app.config["BASE_URL"]
+
+    def __call__(self, endpoint: str, **values) -> str:
+        """The absolute address of an endpoint."""
+        return self._base + self._adapter.build(endpoint, values)
+
+    def media(self, key: str | None) -> str:
+        """The absolute address of a stored file, or "" when there is none."""
+        return self("media.serve", key=key) if key else ""

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import json
-import time
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from sqlalchemy import select
-from werkzeug.http import http_date, parse_date
 
 from .. import feeds, files, pages, shownotes
 from ..db import db
-from ..feeds import CACHE_SECONDS
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
-from . import structured
+from . import feedserve, structured
 
 bp = Blueprint("public", __name__)
 
@@ -82,35 +79,12 @@ def chapters(slug: str, episode_slug: str):
 
 @bp.get("/shows/<slug>/feed.xml")
 def feed(slug: str):
-    """The show's podcast RSS feed, from the stored rendering (no database work when current)."""
+    """The show's podcast RSS feed (a current one is answered by feedserve.FastFeed first)."""
     built = feeds.cached(slug) or feeds.current(_show_or_404(slug))
     if built.moved_to:
         return redirect(built.moved_to, 301)
-    return feed_response(built)
-
-
-def feed_response(built: feeds.Built) -> Response:
-    """200, 304 or HEAD for a stored feed, gzip when the client takes it."""
-    max_age = CACHE_SECONDS
-    if built.expires_at:
-        max_age = max(0, min(max_age, int(built.expires_at - time.time())))
-    headers = {"ETag": built.etag, "Last-Modified": http_date(built.last_modified),
-               "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding",
-               "Content-Type": "application/rss+xml; charset=utf-8"}
-    if _not_modified(built):
-        return Response(status=304, headers=headers)
-    body = built.xml
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body, headers["Content-Encoding"] = built.gz, "gzip"
-    return Response(body, headers=headers)
-
-
-def _not_modified(built: feeds.Built) -> bool:
-    match = request.headers.get("If-None-Match")
-    if match is not None:
-        return built.etag in {tag.strip() for tag in match.split(",")} or match.strip() == "*"
-    since = parse_date(request.headers.get("If-Modified-Since"))
-    return since is not None and int(built.last_modified) <= since.timestamp()
+    status, headers, body = feedserve.answer(built, request.environ)
+    return Response(body, status, headers)
 
 
 @bp.get("/articles/")

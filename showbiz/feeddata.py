@@ -1,0 +1,159 @@
+"""What a show's feed says, read as plain rows: a fixed number of queries, no ORM objects.
+
+Loading 22,000 ORM objects for a 1,000-episode feed took 0.7 s; the same rows as tuples take a
+tenth of that. The rules (who is credited, whether there are chapters) are the same as the
+pages' (people.episode_cast, shownotes.chapters) and tests hold the two to the same answers.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from . import feed
+from .db import db
+from .models import (
+    Article,
+    Chapter,
+    Credit,
+    Episode,
+    Person,
+    Show,
+    ShowNote,
+    Transcript,
+    published_episodes,
+    utcnow,
+)
+from .urls import Links
+
+CHUNK = 500  # ids per IN (...): well inside every database's parameter limit
+
+_CREDIT = (Credit.episode_id, Credit.person_id, Credit.role, Credit.group, Credit.excluded,
+           Person.name, Person.slug, Person.image_key)
+
+
+def items(show: Show, episode_ids: list[int]) -> dict[int, feed.ItemData]:
+    """The items of the given episodes of a show, by episode id."""
+    links, found = Links(), {}
+    people = _People(links)
+    cast = _show_credits(show.id)
+    run = db.session.connection().execute  # plain rows: no ORM bookkeeping per row
+    for ids in _chunks(episode_ids):
+        notes = _group(run(
+            select(ShowNote.episode_id, Article.title, Article.url, Article.site_name,
+                   Article.author_name, ShowNote.start_seconds, ShowNote.comment_html)
+            .join(Article, ShowNote.article_id == Article.id)
+            .where(ShowNote.episode_id.in_(ids))
+            .order_by(ShowNote.episode_id, ShowNote.position, ShowNote.id)).all(), feed.NoteRef)
+        credits = _group(run(
+            select(*_CREDIT).join(Person, Credit.person_id == Person.id)
+            .where(Credit.episode_id.in_(ids))
+            .order_by(Credit.episode_id, Credit.position, Credit.id)).all())
+        transcripts = _group(run(
+            select(Transcript.episode_id, Transcript.key, Transcript.mime_type,
+                   Transcript.language)
+            .where(Transcript.episode_id.in_(ids)).order_by(Transcript.id)).all())
+        audio_chapters = set(run(
+            select(Chapter.episode_id).where(Chapter.episode_id.in_(ids)).distinct()).scalars())
+        for e in run(select(
+                Episode.id, Episode.guid, Episode.slug, Episode.title, Episode.published_at,
+                Episode.audio_key, Episode.audio_size_bytes, Episode.audio_mime,
+                Episode.duration_seconds, Episode.summary, Episode.notes_html,
+                Episode.episode_type, Episode.explicit, Episode.number, Episode.season,
+                Episode.artwork_key, Episode.chapters_from).where(Episode.id.in_(ids))).all():
+            own = notes.get(e.id, ())
+            if e.chapters_from == "audio" and e.id in audio_chapters:
+                has_chapters = True
+            else:
+                has_chapters = any(n.start_seconds is not None for n in own)
+            page_values = {"slug": show.slug, "episode_slug": e.slug}
+            found[e.id] = feed.ItemData(
+                guid=e.guid, title=e.title, link=links("public.episode", **page_values),
+                published_at=e.published_at, enclosure_url=links.media(e.audio_key),
+                size_bytes=e.audio_size_bytes, mime_type=e.audio_mime,
+                duration_seconds=e.duration_seconds, summary=e.summary,
+                notes_html=e.notes_html, episode_type=e.episode_type, explicit=e.explicit,
+                number=e.number, season=e.season, image=links.media(e.artwork_key),
+                chapters_url=links("public.chapters", **page_values) if has_chapters else "",
+                persons=tuple(_cast(cast, credits.get(e.id, ()), people)),
+                notes=tuple(own),
+                transcripts=tuple(feed.TranscriptRef(links.media(t.key), t.mime_type,
+                                                     t.language)
+                                  for t in transcripts.get(e.id, ())))
+    return found
+
+
+def channel(show: Show) -> feed.ChannelData:
+    """What the <channel> says about the show."""
+    links = Links()
+    people = _People(links)
+    trailers = db.session.execute(published_episodes(show.id).with_only_columns(
+        Episode.title, Episode.audio_key, Episode.published_at, Episode.audio_size_bytes,
+        Episode.audio_mime, Episode.season).where(Episode.episode_type == "trailer")).all()
+    return feed.ChannelData(
+        title=show.title, link=links("public.show", slug=show.slug),
+        feed_url=links("public.feed", slug=show.slug),
+        description=show.description or show.subtitle, language=show.language,
+        podcast_guid=show.podcast_guid, author=show.author, owner_name=show.owner_name,
+        owner_email=show.owner_email, copyright=show.copyright,
+        image=links.media(show.artwork_key), categories=tuple(show.categories or ()),
+        explicit=show.explicit, show_type=show.show_type, block=show.block,
+        complete=show.complete, new_feed_url=show.new_feed_url, locked=show.locked,
+        medium=show.medium, update_frequency=show.update_frequency,
+        funding=tuple((f["url"], f.get("text", "")) for f in show.funding or ()),
+        txt=tuple((t.get("purpose", ""), t["text"]) for t in show.txt or ()),
+        persons=tuple(people.ref(row) for row in _show_credits(show.id)),
+        trailers=tuple(feed.TrailerRef(t.title, links.media(t.audio_key), t.published_at,
+                                       t.audio_size_bytes, t.audio_mime, t.season)
+                       for t in trailers),
+        last_build=utcnow())
+
+
+class _People:
+    """podcast:person references, each person's addresses built once per feed."""
+
+    def __init__(self, links: Links):
+        self.links, self.addresses = links, {}
+
+    def ref(self, row) -> feed.PersonRef:
+        if row.person_id not in self.addresses:
+            self.addresses[row.person_id] = (self.links("public.person", slug=row.slug),
+                                             self.links.media(row.image_key))
+        href, img = self.addresses[row.person_id]
+        return feed.PersonRef(row.name, row.role, row.group, href, img)
+
+
+def _show_credits(show_id: int) -> list:
+    return db.session.execute(
+        select(*_CREDIT).join(Person, Credit.person_id == Person.id)
+        .where(Credit.show_id == show_id, Credit.excluded.is_(False))
+        .order_by(Credit.position, Credit.id)).all()
+
+
+def _cast(show_cast: list, credits: list, people: _People) -> Iterator[feed.PersonRef]:
+    """people.episode_cast on rows: the show's cast minus exclusions, then the episode's own."""
+    skip = {(c.person_id, c.role) for c in credits}  # excluded, or credited on the episode
+    for row in show_cast:
+        if (row.person_id, row.role) not in skip:
+            yield people.ref(row)
+    for row in credits:
+        if not row.excluded:
+            yield people.ref(row)
+
+
+def _group(rows, make=None) -> dict[int, list]:
+    """Rows by their first column; with `make`, each turned into make(the other columns)."""
+    grouped = defaultdict(list)
+    if make is None:
+        for row in rows:
+            grouped[row[0]].append(row)
+    else:
+        for row in rows:
+            grouped[row[0]].append(make._make(row[1:]))
+    return grouped
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]

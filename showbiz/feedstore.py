@@ -50,14 +50,14 @@ class Built:
     stamp: int = 0  # the metadata file's mtime, to notice another process's rebuild
 
     def revisions(self, context: str) -> dict[int, int]:
-        """The revision of each stored item, if rendered in this context (format, base URL, show)."""
+        """Each stored item's revision, if rendered in this context (format, base URL, show)."""
         if context != self.context:
             return {}
         return {episode_id: entry[0] for episode_id, entry in self.items.items()}
 
 
 class Piece(NamedTuple):
-    """One rendered item of a feed, with its deflate segment and the item it was compressed after."""
+    """One rendered item of a feed, its deflate segment, and the item it was compressed after."""
     episode_id: int
     rev: int
     xml: bytes | memoryview

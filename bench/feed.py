@@ -726,7 +726,7 @@ def serve_figures(
     )
     print(
         "showbiz serve and the bare app: showbiz.server.run_gunicorn (gthread, sendfile, "
-        "access log to a file, keepalive 5); nginx: 2 workers, sendfile, access_log off"
+        "access log to a file, keepalive 5); nginx: 2 workers, sendfile, access log to a file"
     )
     nginx_port = free_port()
     nginx = start_nginx(tmp, nginx_port, static, slug)

@@ -41,7 +41,9 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    # Each request logged, as nginx and `showbiz serve` both do out of the box (the app's
+    # access log goes to stdout, which the benchmarks send to a file): like for like.
+    access_log {tmp}/nginx-access.log;
     sendfile on;
     # tcp_nopush stalls small responses on delayed ACKs (~40 ms each); off is the fast setting.
     tcp_nopush off;

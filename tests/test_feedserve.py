@@ -1,0 +1,91 @@
+"""The feed under the production server: gunicorn workers answer from the stored files."""
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from showbiz import feeds
+from showbiz.db import db, transaction
+from showbiz.models import Episode
+
+from .conftest import make_episode, make_show
+
+SHOWBIZ = Path(sys.executable).with_name("showbiz")
+FEED = "/shows/news-hour/feed.xml"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(app, tmp_path):
+    """`showbiz serve` (2 workers) on the test's database and feed folder; yields get()."""
+    folder = tmp_path / "feeds"
+    app.config["FEED_STATIC_DIR"] = str(folder)
+    port = free_port()
+    env = dict(os.environ, SHOWBIZ_DATABASE_URL=app.config["DATABASE_URL"],
+               SHOWBIZ_FEED_STATIC_DIR=str(folder), SHOWBIZ_BASE_URL=app.config["BASE_URL"],
+               SHOWBIZ_MEDIA_DIR=app.config["MEDIA_DIR"], SHOWBIZ_SECRET_KEY="served-test")
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([str(SHOWBIZ), "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "2", "--threads", "2"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def get(**headers):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", FEED, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail((tmp_path / "serve.log").read_text())
+                time.sleep(0.1)
+        yield get
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_workers_serve_the_stored_bytes_and_notice_a_rebuild_at_once(app, served):
+    make_show(app, "news-hour")
+    episode_id = make_episode(app, 1, title="First take")
+    with app.app_context():
+        stored = feeds.current(db.session.get(Episode, episode_id).show)
+    for _ in range(6):  # both workers, each with its own memory
+        status, headers, body = served()
+        assert (status, headers["ETag"], body) == (200, stored.etag, stored.xml)
+        status, headers, body = served(**{"Accept-Encoding": "gzip"})
+        assert headers["Content-Encoding"] == "gzip" and body == stored.gz
+        assert gzip.decompress(body) == stored.xml
+        assert served(**{"If-None-Match": stored.etag})[0] == 304
+    with app.app_context(), transaction():
+        db.session.get(Episode, episode_id).title = "Second take"
+    with app.app_context():
+        rebuilt = feeds.cached("news-hour")
+    assert rebuilt.etag != stored.etag and b"Second take" in rebuilt.xml
+    for _ in range(6):
+        status, headers, body = served(**{"If-None-Match": stored.etag})
+        assert (status, headers["ETag"], body) == (200, rebuilt.etag, rebuilt.xml)
+        assert served(**{"Accept-Encoding": "gzip"})[2] == rebuilt.gz

@@ -23,7 +23,7 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/showbiz init
 	$(VENV)/bin/showbiz demo
 	@echo "Serving at http://$(HOST):$(PORT)/ (Ctrl-C stops)"
-	$(VENV)/bin/showbiz serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/showbiz serve --host $(HOST) --port $(PORT) --access-log
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/python -m pytest

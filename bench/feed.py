@@ -14,8 +14,8 @@ Targets (from the issue), each printed with PASS/FAIL:
             a static file (plain, and gzip with nginx's gzip_static serving the .gz the app
             wrote into SHOWBIZ_FEED_STATIC_DIR);
   304       If-None-Match with the current ETag >= 0.9x a bare Flask route that answers an empty
-            304, served by the same gunicorn settings as `showbiz serve` (showbiz.server's
-            run_gunicorn with this module's bare app, run as `feed.py --serve-bare`).
+            304, served with the same server settings as `showbiz serve` (showbiz.server.run
+            with this module's bare app, run as `feed.py --serve-bare`).
 
 The synthetic show: 3 hosts credited on the show plus 1 guest per episode (4 podcast:person per
 item), 10 show notes per episode each citing its own article (title, site, author, a time, a
@@ -108,11 +108,11 @@ def bare_app():
 
 
 def serve_bare(port: int, workers: int, threads: int) -> None:
-    """Serve bare_app with exactly `showbiz serve`'s gunicorn options (showbiz.server)."""
+    """Serve bare_app with exactly `showbiz serve`'s server settings (showbiz.server.run)."""
     from showbiz import server
 
-    server.create_app = bare_app  # _Gunicorn.load() calls the module's create_app
-    server.run_gunicorn("127.0.0.1", port, workers, threads)
+    os.chdir(Path(__file__).resolve().parent)  # where the workers import `feed` from
+    server.run("127.0.0.1", port, workers, threads, access_log=False, factory="feed:bare_app")
 
 
 # --- synthetic data --------------------------------------------------------------------------
@@ -725,8 +725,8 @@ def serve_figures(
         f"{os.cpu_count()} CPUs; {load()} =="
     )
     print(
-        "showbiz serve and the bare app: showbiz.server.run_gunicorn (gthread, sendfile, "
-        "access log to a file, keepalive 5); nginx: 2 workers, sendfile, access log to a file"
+        "showbiz serve and the bare app: showbiz.server.run (granian, WSGI, no access log); "
+        "nginx: 2 workers, sendfile, no access log"
     )
     nginx_port = free_port()
     nginx = start_nginx(tmp, nginx_port, static, slug)
@@ -837,7 +837,7 @@ def main() -> None:
     parser.add_argument(
         "--configs",
         default="2x4",
-        help="gunicorn WORKERSxTHREADS to try, comma-separated; the first one "
+        help="showbiz serve WORKERSxTHREADS to try, comma-separated; the first one "
         "decides PASS/FAIL (default 2x4)",
     )
     parser.add_argument("--sizes", default="1000,5000", help="episodes per synthetic show")

@@ -30,20 +30,24 @@ def wait_port(port: int, proc: subprocess.Popen, what: str = "server") -> None:
     raise SystemExit(f"{what} did not start on port {port}")
 
 
-def nginx_command(tmp: Path, port: int, http_lines: str, server_lines: str) -> list[str]:
-    """Write an nginx config for a foreground nginx on 127.0.0.1:port; return its command."""
-    conf = tmp / "nginx.conf"
+def nginx_command(tmp: Path, port: int, http_lines: str, server_lines: str,
+                  access_log: bool = False, name: str = "nginx") -> list[str]:
+    """Write an nginx config for a foreground nginx on 127.0.0.1:port; return its command.
+
+    Without an access log, like `showbiz serve` by default; with one (to a file), like
+    `showbiz serve --access-log`: each comparison has both sides do the same work.
+    """
+    conf = tmp / f"{name}.conf"
+    log = f"{tmp}/{name}-access.log" if access_log else "off"
     conf.write_text(f"""
 daemon off;
 user root;
 worker_processes 2;
-pid {tmp}/nginx.pid;
+pid {tmp}/{name}.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    # Each request logged, as nginx and `showbiz serve` both do out of the box (the app's
-    # access log goes to stdout, which the benchmarks send to a file): like for like.
-    access_log {tmp}/nginx-access.log;
+    access_log {log};
     sendfile on;
     # tcp_nopush stalls small responses on delayed ACKs (~40 ms each); off is the fast setting.
     tcp_nopush off;

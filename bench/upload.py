@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/upload.py [--size-mb 500] [--rounds 3] [--only raw|form] [--timeout 900]
 
-Targets (from the issue): a 500 MB upload raises the gunicorn worker's peak memory (VmHWM) by
+Targets (from the issue): a 500 MB upload raises the server worker's peak memory (VmHWM) by
 at most 32 MB and runs at >= 0.5x the speed of copying the same file on the same disk
 (`cp` + `sync -f`, the way the app fsyncs). Both upload routes are measured: the raw body the
 upload page's script sends (POST .../episodes/upload) and the no-JavaScript multipart form

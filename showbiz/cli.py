@@ -185,10 +185,14 @@ def feeds_refresh(everything: bool) -> None:
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
               show_default="5000")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: 2 × cores + 1, at most 8).")
-@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
-def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve the app with gunicorn (production)."""
-    from .server import run_gunicorn
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: one per core).")
+@click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="App threads per worker.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (a proxy in front usually does).")
+def serve(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
+    """Serve the app with granian (production)."""
+    from .server import run
 
-    run_gunicorn(host, port, workers, threads)
+    run(host, port, workers, threads, access_log)

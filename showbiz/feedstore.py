@@ -47,7 +47,7 @@ class Built:
     context: str = ""  # what every item depends on: format version, base URL, show slug
     # episode id -> (revision, XML start, end, gzip start, end, the item before it or None)
     items: dict[int, tuple] = field(default_factory=dict)
-    stamp: int = 0  # the metadata file's mtime, to notice another process's rebuild
+    stamp: tuple = ()  # the metadata file's identity, to notice another process's rebuild
 
     def revisions(self, context: str) -> dict[int, int]:
         """Each stored item's revision, if rendered in this context (format, base URL, show)."""
@@ -140,7 +140,7 @@ def store(folder: Path, slug: str, head: bytes, pieces: list[Piece], tail: bytes
             for name, data in ((f"{slug}.xml", xml), (f"{slug}.xml.gz", gz)):
                 _write_linked(folder, name, data, token)
             _atomic_write(folder / f"{slug}.json", json.dumps(meta, separators=(",", ":")).encode())
-            stamp = (folder / f"{slug}.json").stat().st_mtime_ns
+            stamp = _stamp(folder / f"{slug}.json")
             _remove_unlinked(folder, slug)
     if newer:  # serve what the newer rebuild stored; ours only if that cannot be read
         return cached(folder, slug) or Built(xml, gz, etag, time.time(), expires_at, moved_to,
@@ -232,7 +232,7 @@ _previous: dict[tuple[str, str], Built] = {}
 def cached(folder: Path, slug: str, on_load=None) -> Built | None:
     """The stored feed of a show (expired or not), from memory while its files are unchanged."""
     try:
-        stamp = os.stat(folder / f"{slug}.json").st_mtime_ns
+        stamp = _stamp(folder / f"{slug}.json")
     except FileNotFoundError:
         return None
     built = _memory.get((str(folder), slug))
@@ -256,7 +256,7 @@ def _load(folder: Path, slug: str, meta_name: str = "") -> Built | None:
     meta_path = folder / (meta_name or f"{slug}.json")
     try:
         with _locked(folder, shared=True):
-            stamp = meta_path.stat().st_mtime_ns
+            stamp = _stamp(meta_path)
             meta = json.loads(meta_path.read_bytes())
             xml = (folder / f"{slug}.xml").read_bytes()
             gz = (folder / f"{slug}.xml.gz").read_bytes()
@@ -268,6 +268,12 @@ def _load(folder: Path, slug: str, meta_name: str = "") -> Built | None:
                      {k: tuple(v) for k, *v in meta["items"]}, stamp)
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    # The inode too: every write is a new file, while mtimes can tie within a clock tick.
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns
 
 
 def _trailer(crc: int, length: int) -> bytes:

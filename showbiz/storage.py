@@ -148,6 +148,7 @@ class LocalStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
 
     def _new_temp(self) -> tuple[Path, int]:
         tmp_dir = self.root / INCOMING
@@ -214,6 +215,16 @@ class LocalStore:
     def open(self, key: str) -> BinaryIO:
         """Open a stored object for binary reading (FileNotFoundError if missing)."""
         return open(self.local_path(key), "rb")
+
+    def open_fd(self, key: str) -> tuple[int, os.stat_result]:
+        """Open a stored object read-only: its OS file descriptor and status (OSError if it is
+        missing or not a regular file). For the media fast path, which reads with pread."""
+        fd = os.open(f"{self._root}/{validate_key(key)}", os.O_RDONLY | os.O_CLOEXEC)
+        stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            os.close(fd)
+            raise FileNotFoundError(errno.ENOENT, "not a stored object", key)
+        return fd, stat
 
     def stat(self, key: str) -> Stored:
         """Size and mtime of a stored object (FileNotFoundError if missing)."""

@@ -1,4 +1,8 @@
-"""Audio and images at /media/..., answered like a CDN; drafts' media only for their hosts."""
+"""Audio and images at /media/..., answered like a CDN; drafts' media only for their hosts.
+
+Media anyone may fetch is usually answered before this route, by mediaserve.FastMedia; this
+route answers the rest and is the one place that decides who may see a draft's files.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, request
@@ -7,11 +11,11 @@ from sqlalchemy import or_, select
 from ..context import media_store
 from ..db import db
 from ..models import Episode, Person, Show, Transcript
+from ..publicmedia import image_type
 from ..shows import role_of
-from .sendfile import accel_redirect_response, file_response
+from .sendfile import accel_redirect_response, file_response, media_etag
 
 bp = Blueprint("media", __name__)
-IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
 @bp.route("/media/<path:key>", methods=["GET", "HEAD"])
@@ -23,7 +27,7 @@ def serve(key: str):
         stored = store.stat(key)
     except (FileNotFoundError, ValueError):
         abort(404)
-    etag = f"{stored.size_bytes:x}-{int(stored.mtime * 1000):x}"
+    etag = media_etag(stored.size_bytes, stored.mtime)
     accel = current_app.config.get("MEDIA_ACCEL_REDIRECT")
     if accel:
         return accel_redirect_response(accel.rstrip("/") + "/" + key, mime_type=mime_type)
@@ -38,7 +42,7 @@ def _visible_mime_type(key: str) -> str:
     if episode is not None:
         if not episode.is_public and role_of(g.user, episode.show) is None:
             abort(404)
-        return episode.audio_mime if key == episode.audio_key else _image_type(key)
+        return episode.audio_mime if key == episode.audio_key else image_type(key)
     transcript = db.session.scalar(select(Transcript).where(Transcript.key == key))
     if transcript is not None:
         if not transcript.episode.is_public and role_of(g.user, transcript.episode.show) is None:
@@ -48,8 +52,4 @@ def _visible_mime_type(key: str) -> str:
         db.session.scalar(select(Person.id).where(Person.image_key == key))
     if known is None:
         abort(404)
-    return _image_type(key)
-
-
-def _image_type(key: str) -> str:
-    return IMAGE_TYPES.get(key[key.rfind("."):].lower(), "application/octet-stream")
+    return image_type(key)

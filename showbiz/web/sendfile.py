@@ -1,10 +1,13 @@
-"""Media responses with ranges and validators, sent by the server's sendfile."""
+"""Media responses with ranges and validators; sent with sendfile where the server offers it
+(wsgi.file_wrapper), else read in blocks."""
 
 from __future__ import annotations
 
 import io
 import os
 import re
+from functools import lru_cache
+from http import HTTPStatus
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -99,28 +102,33 @@ def _if_range_matches(value: str, etag: str, mtime: int) -> bool:
     return date is not None and int(date.timestamp()) == mtime
 
 
-def _not_modified(request: Request, etag: str, mtime: int) -> bool:
-    if "If-None-Match" in request.headers:
-        return request.if_none_match.contains_weak(etag.strip('"'))
-    since = request.if_modified_since
+def _not_modified(header, etag: str, mtime: int) -> bool:
+    match = header("If-None-Match")
+    if match is not None:  # weak comparison, as RFC 9110 13.1.2 asks for GET and HEAD
+        tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+        return "*" in tags or etag in tags
+    since = parse_date(header("If-Modified-Since"))
     return since is not None and mtime <= since.timestamp()
 
 
-def _plan(request: Request, headers: dict, size: int, mtime: int) -> tuple[int, int, int]:
-    """Status and byte span [start, end) to send; fills in the matching headers."""
-    if request.method not in ("GET", "HEAD"):
+def _plan(method: str, header, headers: dict, size: int, mtime: int) -> tuple[int, int, int]:
+    """Status and byte span [start, end) to send; fills in the matching headers.
+
+    `header(name)` reads a request header (None when absent).
+    """
+    if method not in ("GET", "HEAD"):
         headers["Allow"] = "GET, HEAD"
         return 405, 0, 0
     etag = headers["ETag"]
-    if _not_modified(request, etag, mtime):
+    if _not_modified(header, etag, mtime):
         return 304, 0, 0
     status, start, end = 200, 0, size
-    range_header = request.headers.get("Range")
-    if_range = request.headers.get("If-Range")
+    range_header = header("Range")
+    if_range = header("If-Range")
     # RFC 9110 14.2: ranges are defined for GET only, so HEAD describes the whole.
     if (
         range_header
-        and request.method == "GET"
+        and method == "GET"
         and size > 0
         and (if_range is None or _if_range_matches(if_range, etag, mtime))
     ):
@@ -145,14 +153,9 @@ def file_response(
     etag: str,
 ) -> Response:
     """Answer GET/HEAD for an open media file with ranges, validators and sendfile."""
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": etag if etag.startswith('"') else f'"{etag}"',
-        "Last-Modified": http_date(int(mtime)),
-        "X-Content-Type-Options": "nosniff",
-    }
+    headers = _validators(etag, mtime)
     try:
-        status, start, end = _plan(request, headers, size, int(mtime))
+        status, start, end = _plan(request.method, request.headers.get, headers, size, int(mtime))
         if request.method != "GET" or status not in (200, 206) or start == end:
             fileobj.close()
             return Response(status=status, headers=headers, content_type=mime_type)
@@ -164,6 +167,68 @@ def file_response(
     return Response(
         body, status=status, headers=headers, content_type=mime_type, direct_passthrough=True
     )
+
+
+def media_etag(size: int, mtime: float) -> str:
+    """The ETag of a stored file: stored files never change in place, so size and time do."""
+    return f"{size:x}-{int(mtime * 1000):x}"
+
+
+def _validators(etag: str, mtime: float) -> dict[str, str]:
+    return {
+        "Accept-Ranges": "bytes",
+        "ETag": etag if etag.startswith('"') else f'"{etag}"',
+        "Last-Modified": _http_date(int(mtime)),
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+@lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    return http_date(seconds)
+
+
+STATUS = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 206, 304, 405, 416)}
+_ENVIRON_NAMES = {name: "HTTP_" + name.upper().replace("-", "_")
+                  for name in ("If-None-Match", "If-Modified-Since", "Range", "If-Range")}
+WHOLE_READ = 1024 * 1024  # answers up to this size are read in one pread
+
+
+def serve_fd(environ: dict, start_response, fd: int, *, size: int, mtime: float,
+             mime_type: str, etag: str):
+    """WSGI answer to GET or HEAD from an open file descriptor (closed here), with the same
+    ranges, validators and headers as file_response but no Request or Response objects."""
+    handed_over = False
+    try:
+        headers = _validators(etag, mtime)
+        method = environ["REQUEST_METHOD"]
+        status, start, end = _plan(method, lambda name: environ.get(_ENVIRON_NAMES[name]),
+                                   headers, size, int(mtime))
+        if status != 304:
+            headers["Content-Type"] = mime_type
+        start_response(STATUS[status], list(headers.items()))
+        if method != "GET" or status not in (200, 206) or start == end:
+            return []
+        if end - start <= WHOLE_READ:
+            return [os.pread(fd, end - start, start)]
+        handed_over = True
+        return _blocks(fd, start, end)
+    finally:
+        if not handed_over:
+            os.close(fd)
+
+
+def _blocks(fd: int, start: int, end: int):
+    """The span [start, end) in blocks; the server closing the iterator closes the file."""
+    try:
+        while start < end:
+            data = os.pread(fd, min(BLOCK, end - start), start)
+            if not data:
+                return
+            start += len(data)
+            yield data
+    finally:
+        os.close(fd)
 
 
 def accel_redirect_response(

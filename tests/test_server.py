@@ -1,4 +1,5 @@
-"""The feed under the production server: gunicorn workers answer from the stored files."""
+"""Under the production server (`showbiz serve`, granian): feeds from the stored files, and
+uploads cut off by a disconnect."""
 from __future__ import annotations
 
 import gzip
@@ -11,12 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from showbiz import feeds
 from showbiz.db import db, transaction
 from showbiz.models import Episode
 
-from .conftest import make_episode, make_show
+from .conftest import DATA, csrf_token, login, make_episode, make_show, make_user
 
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
 FEED = "/shows/news-hour/feed.xml"
@@ -36,18 +38,20 @@ def served(app, tmp_path):
     port = free_port()
     env = dict(os.environ, SHOWBIZ_DATABASE_URL=app.config["DATABASE_URL"],
                SHOWBIZ_FEED_STATIC_DIR=str(folder), SHOWBIZ_BASE_URL=app.config["BASE_URL"],
-               SHOWBIZ_MEDIA_DIR=app.config["MEDIA_DIR"], SHOWBIZ_SECRET_KEY="served-test")
+               SHOWBIZ_MEDIA_DIR=app.config["MEDIA_DIR"],
+               SHOWBIZ_SECRET_KEY=app.config["SECRET_KEY"])  # the test client's session works
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen([str(SHOWBIZ), "serve", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", "2", "--threads", "2"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def get(**headers):
+        """GET the feed: status, headers, body."""
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
             connection.request("GET", FEED, headers=headers)
             response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
+            return response.status, response.headers, response.read()  # names in any case
         finally:
             connection.close()
 
@@ -61,6 +65,7 @@ def served(app, tmp_path):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail((tmp_path / "serve.log").read_text())
                 time.sleep(0.1)
+        get.port = port
         yield get
     finally:
         proc.terminate()
@@ -89,3 +94,27 @@ def test_workers_serve_the_stored_bytes_and_notice_a_rebuild_at_once(app, served
         status, headers, body = served(**{"If-None-Match": stored.etag})
         assert (status, headers["ETag"], body) == (200, rebuilt.etag, rebuilt.xml)
         assert served(**{"Accept-Encoding": "gzip"})[2] == rebuilt.gz
+
+
+def test_an_upload_cut_short_leaves_nothing(app, client, served):
+    """granian ends a body cut off by the client quietly; the declared length still counts."""
+    make_user(app)
+    make_show(app, "news-hour", owner_email="host@example.com")
+    login(client)
+    token = csrf_token(client, "/studio/")
+    audio = (DATA / "cbr.mp3").read_bytes()  # a whole file: only the length tells it is cut
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /studio/shows/news-hour/episodes/upload HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Length: {len(audio) + 4096}\r\nX-CSRFToken: {token}\r\n"
+            f"X-Filename: cut.mp3\r\nContent-Type: application/octet-stream\r\n"
+            f"Cookie: session={client.get_cookie('session').value}\r\n\r\n".encode() + audio)
+        sock.shutdown(socket.SHUT_WR)  # the client goes away before the end it declared
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Episode)) == 0
+    media = Path(app.config["MEDIA_DIR"])
+    assert [p for p in media.rglob("*") if p.is_file()] == []

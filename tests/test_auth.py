@@ -179,3 +179,13 @@ def test_bad_settings_are_refused_next_to_the_field_and_keep_the_input(app, clie
     response = client.post("/studio/shows/new", data={"csrf_token": token, "slug": "Bad Slug",
                                                       "title": "T"})
     assert response.status_code == 400 and "lower-case" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/shows/news-hour%00/", 404), ("/people/x%00/", 404), ("/search?q=a%00b", 400),
+    ("/articles/?site=%00", 400)])
+def test_a_nul_in_an_address_is_refused_on_every_database(app, client, path, status):
+    """PostgreSQL cannot hold a NUL in text: such an address must not reach a query."""
+    make_show(app, "news-hour")
+    with client.get(path) as response:
+        assert response.status_code == status

@@ -132,3 +132,4 @@ def test_anything_but_a_stored_feed_goes_to_the_app(app, client, path):
         assert stored.status_code == 200 and b"Stored" in stored.data
     with client.get(path) as response:
         assert response.status_code == 404
+

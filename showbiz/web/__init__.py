@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Request, current_app, render_template
+from flask import Flask, Request, abort, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream, get_input_stream
@@ -41,6 +41,7 @@ class UploadRequest(Request):
 def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
     app.request_class = UploadRequest
+    app.before_request(_refuse_nul)
     from . import auth, media, notes, people, public, search, studio
 
     for module in (public, studio, notes, people, auth, media, search):
@@ -80,6 +81,14 @@ def _csrf_error(error: CSRFError):
 
 def _invalid_input(error: InvalidInput):
     return render_template("error.html", code=400, title="Not accepted", message=str(error)), 400
+
+
+def _refuse_nul() -> None:
+    """No address or query holds a NUL: PostgreSQL text cannot, and no page has one."""
+    if "\x00" in request.path:
+        abort(404, "There is nothing at this address.")
+    if any("\x00" in value for value in request.args.values()):
+        abort(400, "The address holds a NUL character, which no search or filter can use.")
 
 
 def _http_error(error: HTTPException):

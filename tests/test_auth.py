@@ -182,8 +182,8 @@ def test_bad_settings_are_refused_next_to_the_field_and_keep_the_input(app, clie
 
 
 @pytest.mark.parametrize("path, status", [
-    ("/shows/news-hour%00/", 404), ("/people/x%00/", 404), ("/search?q=a%00b", 400),
-    ("/articles/?site=%00", 400)])
+    ("/shows/news-hour%00/", 404), ("/people/x%00/", 404), ("/shows/news-hour/feed.xml%00", 404),
+    ("/search?q=a%00b", 200), ("/articles/?site=%00", 200), ("/articles/?q=%00", 200)])
 def test_a_nul_in_an_address_is_refused_on_every_database(app, client, path, status):
     """PostgreSQL cannot hold a NUL in text: such an address must not reach a query."""
     make_show(app, "news-hour")

@@ -10,6 +10,7 @@ from .. import feeds, files, pages, shownotes
 from ..db import db
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
+from ..text import strip_xml_illegal
 from . import feedserve, structured
 
 bp = Blueprint("public", __name__)
@@ -90,8 +91,8 @@ def feed(slug: str):
 @bp.get("/articles/")
 def articles():
     """Every article discussed in a published episode, newest first; by site; by words."""
-    site = request.args.get("site", "")[:255]
-    words = request.args.get("q", "")[:200]
+    site = strip_xml_illegal(request.args.get("site", ""))[:255]  # no NUL reaches PostgreSQL
+    words = strip_xml_illegal(request.args.get("q", ""))[:200]
     page = max(1, request.args.get("page", 1, type=int))
     listing = pages.article_list(site, words, page, current_app.config["PAGE_SIZE"])
     return render_template("public/articles.html", site=site, q=words, page=page, **listing)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from . import feed, feeddata, feedstore
@@ -108,7 +108,7 @@ def current(show: Show) -> Built:
 
 
 def forget(slug: str) -> None:
-    """Remove a show's stored feed (when the show is deleted or renamed)."""
+    """Remove a show's stored feed."""
     feedstore.forget(feed_dir(), slug)
 
 
@@ -157,9 +157,8 @@ def _affected(session: Session) -> tuple[set[int], set[int], set[int]]:
     shows, episodes, whole_shows = set(), set(), set()
     articles, people = set(), set()
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Show):
+        if isinstance(obj, Show):  # items only use its slug, which is in the stored feed's context
             shows.add(obj.id)
-            whole_shows.add(obj.id)
         elif isinstance(obj, Episode):
             shows.add(obj.show_id)
             episodes.add(obj.id)
@@ -208,6 +207,16 @@ def _before_flush(session: Session, _context, _instances) -> None:
         with session.no_autoflush:
             info.setdefault(STALE_KEY + ".slugs", set()).update(
                 session.scalars(select(Show.slug).where(Show.id.in_(shows))))
+    info.setdefault(STALE_KEY + ".gone", set()).update(_slugs_going(session))
+
+
+def _slugs_going(session: Session) -> set[str]:
+    """Feed addresses this flush ends: deleted shows' slugs and the old slugs of renamed ones."""
+    gone = {obj.slug for obj in session.deleted if isinstance(obj, Show)}
+    for obj in session.dirty:
+        if isinstance(obj, Show):
+            gone.update(inspect(obj).attrs.slug.history.deleted or ())
+    return gone
 
 
 @event.listens_for(Session, "after_flush")
@@ -234,17 +243,20 @@ def _after_flush(session: Session, _context) -> None:
 def _after_commit(session: Session) -> None:
     """Retire the stored feeds a commit changed, so no worker serves them any more."""
     slugs = session.info.pop(STALE_KEY + ".slugs", set())
+    gone = session.info.pop(STALE_KEY + ".gone", set())
     session.info[STALE_KEY + ".committed"] = (session.info.get(STALE_KEY + ".committed", set())
                                               | session.info.pop(STALE_KEY, set()))
-    if slugs and current_app:
+    if (slugs or gone) and current_app:
         folder = feed_dir()
-        for slug in slugs:
+        for slug in slugs - gone:
             feedstore.retire(folder, slug)
+        for slug in gone:  # nginx, too, must stop serving them
+            feedstore.forget(folder, slug)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for suffix in ("", ".items", ".whole", ".shows", ".slugs"):
+    for suffix in ("", ".items", ".whole", ".shows", ".slugs", ".gone"):
         session.info.pop(STALE_KEY + suffix, None)
 
 

@@ -339,6 +339,28 @@ def test_editing_one_episode_rerenders_only_its_item(app, client, host, monkeypa
     assert b"Changed" in items(after)[ids[1]] and b"Changed" not in items(before)[ids[1]]
 
 
+def test_editing_the_show_renders_no_item_again(app, client, host, monkeypatch):
+    for n in range(3):
+        make_episode(app, 1, title=f"Episode {n}")
+    before = get_feed(client).data
+    rendered = []
+    original = feeds.render_items
+    monkeypatch.setattr(feeds, "render_items",
+                        lambda show, episode_ids: rendered.append(episode_ids) or
+                        original(show, episode_ids))
+    with app.app_context(), transaction():
+        db.session.get(Show, 1).title = "A new name"
+    after = get_feed(client).data
+    assert rendered == [[]] and b"<title>A new name</title>" in after
+    assert after[after.index(b"<item>"):] == before[before.index(b"<item>"):]
+    with app.app_context(), transaction():
+        db.session.get(Show, 1).slug = "renamed-hour"  # every address changes: all items
+    assert [len(ids) for ids in rendered] == [0, 3]
+    with client.get(FEED) as old:  # the old address is gone, its files too (nginx reads them)
+        assert old.status_code == 404
+    assert not list((Path(app.instance_path) / "feeds").glob("*news-hour*"))
+
+
 def test_scheduled_episode_appears_on_its_own(app, client, host):
     make_episode(app, 1, title="Now")
     episode_id = make_episode(app, 1, title="Later", publish=False)

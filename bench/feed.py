@@ -354,9 +354,9 @@ class Renders:
         self.feeds, self.original, self.counts = feeds, feeds.render_items, []
 
     def __enter__(self):
-        def counting(show, episode_ids):
+        def counting(show, episode_ids, *rest):
             self.counts.append(len(episode_ids))
-            return self.original(show, episode_ids)
+            return self.original(show, episode_ids, *rest)
 
         self.feeds.render_items = counting
         return self
@@ -381,7 +381,8 @@ def stage_timer(totals: dict[str, float]):
         (feedstore, "previous", "stored feed: load for reuse"),
         (feedstore, "store", "store (total)"),
         (zlib, "crc32", "store: crc32"),
-        (feedstore, "_atomic_write", "store: write x3"),
+        (feedstore, "_write_linked", "store: write XML, gzip"),
+        (feedstore, "_atomic_write", "store: write metadata"),
     ]
     saved = []
     for module, name, label in targets:

@@ -33,11 +33,12 @@ _CREDIT = (Credit.episode_id, Credit.person_id, Credit.role, Credit.group, Credi
            Person.name, Person.slug, Person.image_key)
 
 
-def items(show: Show, episode_ids: list[int]) -> dict[int, feed.ItemData]:
-    """The items of the given episodes of a show, by episode id."""
+def items(show: Show, episode_ids: list[int], cast: list | None = None
+          ) -> dict[int, feed.ItemData]:
+    """The items of the given episodes of a show, by episode id (`cast`: show_cast's rows)."""
     links, found = Links(), {}
     people = _People(links)
-    cast = _show_credits(show.id)
+    cast = show_cast(show.id) if cast is None else cast
     run = db.session.connection().execute  # plain rows: no ORM bookkeeping per row
     for ids in _chunks(episode_ids):
         notes = _group(run(
@@ -84,8 +85,8 @@ def items(show: Show, episode_ids: list[int]) -> dict[int, feed.ItemData]:
     return found
 
 
-def channel(show: Show) -> feed.ChannelData:
-    """What the <channel> says about the show."""
+def channel(show: Show, cast: list | None = None) -> feed.ChannelData:
+    """What the <channel> says about the show (`cast`: show_cast's rows)."""
     links = Links()
     people = _People(links)
     trailers = db.session.execute(published_episodes(show.id).with_only_columns(
@@ -103,7 +104,8 @@ def channel(show: Show) -> feed.ChannelData:
         medium=show.medium, update_frequency=show.update_frequency,
         funding=tuple((f["url"], f.get("text", "")) for f in show.funding or ()),
         txt=tuple((t.get("purpose", ""), t["text"]) for t in show.txt or ()),
-        persons=tuple(people.ref(row) for row in _show_credits(show.id)),
+        persons=tuple(people.ref(row) for row in
+                      (show_cast(show.id) if cast is None else cast)),
         trailers=tuple(feed.TrailerRef(t.title, links.media(t.audio_key), t.published_at,
                                        t.audio_size_bytes, t.audio_mime, t.season)
                        for t in trailers),
@@ -124,7 +126,8 @@ class _People:
         return feed.PersonRef(row.name, row.role, row.group, href, img)
 
 
-def _show_credits(show_id: int) -> list:
+def show_cast(show_id: int) -> list:
+    """The show's credits (not excluded), in order, as rows for items() and channel()."""
     return db.session.execute(
         select(*_CREDIT).join(Person, Credit.person_id == Person.id)
         .where(Credit.show_id == show_id, Credit.excluded.is_(False))

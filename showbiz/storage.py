@@ -6,8 +6,8 @@ import errno
 import hashlib
 import io
 import os
-import re
 import queue
+import re
 import secrets
 import threading
 import time

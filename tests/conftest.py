@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -193,3 +196,31 @@ def serving(server):
         server.shutdown()
         thread.join(5)
         server.server_close()
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def server_process(command: list[str], port: int, log: Path, env: dict | None = None):
+    """Run a server (a real process) until it accepts connections on `port`; stop it after."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{command[0]} did not start:\n{log.read_text()}")
+                time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

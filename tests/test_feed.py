@@ -321,14 +321,19 @@ def test_every_kind_of_change_refreshes_the_feed(app, client, host, page_server)
         assert expected[change.__name__] in response.data, change.__name__
 
 
-def test_editing_one_episode_rerenders_only_its_item(app, client, host, monkeypatch):
+@pytest.fixture
+def rendered(monkeypatch):
+    """The episode ids of each render_items call from here on."""
+    calls, original = [], feeds.render_items
+    monkeypatch.setattr(feeds, "render_items", lambda show, episode_ids, *rest:
+                        calls.append(episode_ids) or original(show, episode_ids, *rest))
+    return calls
+
+
+def test_editing_one_episode_rerenders_only_its_item(app, client, host, rendered):
     ids = [make_episode(app, 1, title=f"Episode {n}") for n in range(3)]
     before = get_feed(client).data
-    rendered = []
-    original = feeds.render_items
-    monkeypatch.setattr(feeds, "render_items",
-                        lambda show, episode_ids, *rest: rendered.append(episode_ids) or
-                        original(show, episode_ids, *rest))
+    rendered.clear()
     with app.app_context(), transaction():
         db.session.get(Episode, ids[1]).title = "Changed"
     after = get_feed(client).data
@@ -339,15 +344,11 @@ def test_editing_one_episode_rerenders_only_its_item(app, client, host, monkeypa
     assert b"Changed" in items(after)[ids[1]] and b"Changed" not in items(before)[ids[1]]
 
 
-def test_editing_the_show_renders_no_item_again(app, client, host, monkeypatch):
+def test_editing_the_show_renders_no_item_again(app, client, host, rendered):
     for n in range(3):
         make_episode(app, 1, title=f"Episode {n}")
     before = get_feed(client).data
-    rendered = []
-    original = feeds.render_items
-    monkeypatch.setattr(feeds, "render_items",
-                        lambda show, episode_ids, *rest: rendered.append(episode_ids) or
-                        original(show, episode_ids, *rest))
+    rendered.clear()
     with app.app_context(), transaction():
         db.session.get(Show, 1).title = "A new name"
     after = get_feed(client).data

@@ -2,11 +2,8 @@ import http.client
 import io
 import os
 import random
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 from email.utils import formatdate
 from pathlib import Path
 
@@ -15,6 +12,8 @@ from werkzeug import Request
 from werkzeug.test import Client
 
 from showbiz.web.sendfile import accel_redirect_response, file_response, serve_fd
+
+from .conftest import free_port, server_process
 
 SIZE = 1_000_003
 MTIME = 1_700_000_000.75
@@ -306,36 +305,16 @@ def big_media(tmp_path_factory):
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(params=[1, 4], ids=["one-thread", "four-threads"])
 def server(request, tmp_path, big_media):
     (tmp_path / "sfapp.py").write_text(SERVER_APP)
     port = free_port()
-    env = dict(os.environ, SHOWBIZ_TEST_MEDIA=str(big_media))
-    with (tmp_path / "server.log").open("w") as log:
-        proc = subprocess.Popen(
-            [str(GRANIAN), "--interface", "wsgi", "--port", str(port), "--workers", "1",
-             "--blocking-threads", str(request.param), "--working-dir", str(tmp_path),
-             "sfapp:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"granian did not start:\n{(tmp_path / 'server.log').read_text()}")
-                time.sleep(0.05)
+    command = [str(GRANIAN), "--interface", "wsgi", "--port", str(port), "--workers", "1",
+               "--blocking-threads", str(request.param), "--working-dir", str(tmp_path),
+               "sfapp:app"]
+    with server_process(command, port, tmp_path / "server.log",
+                        dict(os.environ, SHOWBIZ_TEST_MEDIA=str(big_media))):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_the_server_sends_ranges_byte_exact(server, big_media):

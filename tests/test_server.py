@@ -6,9 +6,7 @@ import gzip
 import http.client
 import os
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +16,19 @@ from showbiz import feeds
 from showbiz.db import db, transaction
 from showbiz.models import Episode
 
-from .conftest import DATA, csrf_token, login, make_episode, make_show, make_user
+from .conftest import (
+    DATA,
+    csrf_token,
+    free_port,
+    login,
+    make_episode,
+    make_show,
+    make_user,
+    server_process,
+)
 
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
 FEED = "/shows/news-hour/feed.xml"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -40,10 +41,8 @@ def served(app, tmp_path):
                SHOWBIZ_FEED_STATIC_DIR=str(folder), SHOWBIZ_BASE_URL=app.config["BASE_URL"],
                SHOWBIZ_MEDIA_DIR=app.config["MEDIA_DIR"],
                SHOWBIZ_SECRET_KEY=app.config["SECRET_KEY"])  # the test client's session works
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([str(SHOWBIZ), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "2", "--threads", "2"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [str(SHOWBIZ), "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "2", "--threads", "2"]
 
     def get(**headers):
         """GET the feed: status, headers, body."""
@@ -55,22 +54,9 @@ def served(app, tmp_path):
         finally:
             connection.close()
 
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail((tmp_path / "serve.log").read_text())
-                time.sleep(0.1)
-        get.port = port
+    get.port = port
+    with server_process(command, port, tmp_path / "serve.log", env):
         yield get
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_workers_serve_the_stored_bytes_and_notice_a_rebuild_at_once(app, served):

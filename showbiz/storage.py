@@ -205,13 +205,19 @@ class LocalStore:
         else:
             tmp, fd = self._new_temp()
             inc = Incoming(self, tmp)
-        path = inc.path  # keep() moves inc.path; this temp name is what to clean up
-        try:
+        with self._cleaned(inc):
             if not adopted:
                 self._copy(stream, fd, inc, max_bytes)
             elif inc.size_bytes > max_bytes:
                 raise TooLarge(f"upload exceeds {max_bytes} bytes")
             yield inc
+
+    @contextmanager
+    def _cleaned(self, inc: Incoming) -> Iterator[None]:
+        """On an error, remove what was kept from `inc`; in any case remove its temp file."""
+        path = inc.path  # keep() moves inc.path; this temp name is what to clean up
+        try:
+            yield
         except BaseException:
             if inc.kept_key is not None:
                 self.delete(inc.kept_key)
@@ -279,18 +285,12 @@ class LocalStore:
         _check_name_parts(prefix, suffix)
         path, fd = self._new_temp()
         inc = Incoming(self, path)
-        try:
+        with self._cleaned(inc):
             with _disk_errors(), open(fd, "wb") as out:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
             return inc.keep(prefix=prefix, suffix=suffix)
-        except BaseException:
-            if inc.kept_key is not None:
-                self.delete(inc.kept_key)
-            raise
-        finally:
-            path.unlink(missing_ok=True)
 
     def remove_orphans(self, *, older_than: float = 3600.0) -> int:
         """Delete temp files left by a crash, if older than older_than seconds; return the count."""

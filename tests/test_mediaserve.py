@@ -101,3 +101,30 @@ def test_other_processes_see_a_change_at_once(app, app_config):
     assert public.lookup("transcripts/t.vtt", time.time()) is None
     with other.app_context():
         db.engine.dispose()
+
+
+def test_open_files_are_kept_until_the_public_list_changes(app, client):
+    """Each public file is opened once; deleting or replacing audio lets the old file go, so a
+    cached descriptor never serves bytes that are no longer public."""
+    from showbiz.episodes import delete_episode, replace_audio
+    from showbiz.web.mediaserve import FastMedia
+
+    fast = app.wsgi_app
+    assert isinstance(fast, FastMedia)
+    show_id = make_show(app)
+    kept, replaced = make_episode(app, show_id, "cbr.mp3"), make_episode(app, show_id)
+    kept_url, old_url = audio_url(app, kept), audio_url(app, replaced)
+    assert get(client, kept_url).data == AUDIO
+    assert get(client, old_url, Range="bytes=0-9").data == AUDIO[:10]
+    cached = fast.open[kept_url.removeprefix("/media/")]
+    assert get(client, kept_url, Range="bytes=5-").data == AUDIO[5:]
+    assert fast.open[kept_url.removeprefix("/media/")] is cached  # no second open
+    with app.app_context(), (DATA / "vbr_xing.mp3").open("rb") as stream:
+        replace_audio(db.session.get(Episode, replaced), stream, "vbr_xing.mp3")
+    new_url = audio_url(app, replaced)
+    assert get(client, old_url).status_code == 404
+    assert get(client, new_url).data == (DATA / "vbr_xing.mp3").read_bytes()
+    assert kept_url.removeprefix("/media/") not in fast.open  # the list changed: reopened
+    with app.app_context():
+        delete_episode(db.session.get(Episode, kept))
+    assert get(client, kept_url).status_code == 404

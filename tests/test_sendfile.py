@@ -4,6 +4,7 @@ import os
 import random
 import sys
 import textwrap
+import weakref
 from email.utils import formatdate
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from werkzeug import Request
 from werkzeug.test import Client
 
-from showbiz.web.sendfile import accel_redirect_response, file_response, serve_fd
+from showbiz.web.sendfile import Descriptor, accel_redirect_response, file_response, serve_file
 
 from .conftest import free_port, server_process
 
@@ -37,11 +38,11 @@ class App:
         self.opened = []
 
     def __call__(self, environ, start_response):
-        if self.fd:  # the public media fast path's way: a bare descriptor, no Response
-            fd = os.open(self.path, os.O_RDONLY)
-            self.opened.append(FdCheck(fd))
-            return serve_fd(environ, start_response, fd, size=SIZE, mtime=MTIME,
-                            mime_type="audio/mpeg", etag="abc123")
+        if self.fd:  # the public media fast path's way: pread, no Request or Response
+            f = Descriptor(os.open(self.path, os.O_RDONLY))
+            self.opened.append(Released(f))
+            return serve_file(environ, start_response, f, size=SIZE, mtime=MTIME,
+                              mime_type="audio/mpeg", etag="abc123")
         request = Request(environ)
         if self.in_memory:
             f = io.BytesIO(self.path.read_bytes())
@@ -55,20 +56,15 @@ class App:
         return response(environ, start_response)
 
 
-class FdCheck:
-    """Whether a descriptor the app opened has been closed (another open may reuse the number
-    later, so each check looks right after its own request)."""
+class Released:
+    """Whether a file handed to serve_file has been let go of (and so closed) by the answer."""
 
-    def __init__(self, fd: int):
-        self.fd = fd
+    def __init__(self, f):
+        self.ref = weakref.ref(f)
 
     @property
     def closed(self) -> bool:
-        try:
-            os.fstat(self.fd)
-        except OSError:
-            return True
-        return False
+        return self.ref() is None
 
 
 @pytest.fixture(params=["werkzeug", "pre-read", "in-memory", "fd"])

@@ -69,6 +69,12 @@ class _Slice:
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     """(start, end) if one range is satisfiable, "416" if none, "all" if several; None: ignore."""
+    if header.startswith("bytes="):  # the form every player sends: bytes=first-last
+        first, dash, last = header[6:].partition("-")
+        if dash and first.isdigit() and last.isdigit() and first.isascii() \
+                and last.isascii() and int(first) <= int(last):
+            start = int(first)
+            return (start, min(int(last) + 1, size)) if start < size else "416"
     unit, eq, spec = header.partition("=")
     if not eq or unit.strip().lower() != "bytes":
         return None
@@ -194,41 +200,52 @@ _ENVIRON_NAMES = {name: "HTTP_" + name.upper().replace("-", "_")
 WHOLE_READ = 1024 * 1024  # answers up to this size are read in one pread
 
 
-def serve_fd(environ: dict, start_response, fd: int, *, size: int, mtime: float,
-             mime_type: str, etag: str):
-    """WSGI answer to GET or HEAD from an open file descriptor (closed here), with the same
-    ranges, validators and headers as file_response but no Request or Response objects."""
-    handed_over = False
-    try:
-        headers = _validators(etag, mtime)
-        method = environ["REQUEST_METHOD"]
-        status, start, end = _plan(method, lambda name: environ.get(_ENVIRON_NAMES[name]),
-                                   headers, size, int(mtime))
-        if status != 304:
-            headers["Content-Type"] = mime_type
-        start_response(STATUS[status], list(headers.items()))
-        if method != "GET" or status not in (200, 206) or start == end:
-            return []
-        if end - start <= WHOLE_READ:
-            return [os.pread(fd, end - start, start)]
-        handed_over = True
-        return _blocks(fd, start, end)
-    finally:
-        if not handed_over:
-            os.close(fd)
+class Descriptor:
+    """An open file descriptor, closed when the last reference to it goes.
+
+    Several threads may pread one cached descriptor; closing it explicitly while one of them
+    still reads could let a newly opened file take its number, so only reference counting may.
+    """
+
+    __slots__ = ("fd", "__weakref__")
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def __del__(self):
+        os.close(self.fd)
 
 
-def _blocks(fd: int, start: int, end: int):
-    """The span [start, end) in blocks; the server closing the iterator closes the file."""
-    try:
-        while start < end:
-            data = os.pread(fd, min(BLOCK, end - start), start)
-            if not data:
-                return
-            start += len(data)
-            yield data
-    finally:
-        os.close(fd)
+def serve_file(environ: dict, start_response, file: Descriptor, *, size: int, mtime: float,
+               mime_type: str, etag: str):
+    """WSGI answer to GET or HEAD from an open file, read with pread (the file is not moved
+    or closed: an answer read in blocks holds a reference until the server closes it), with
+    the same ranges, validators and headers as file_response but no Request or Response."""
+    headers = _validators(etag, mtime)
+    method = environ["REQUEST_METHOD"]
+    status, start, end = _plan(method, lambda name: environ.get(_ENVIRON_NAMES[name]),
+                               headers, size, int(mtime))
+    if status != 304:
+        headers["Content-Type"] = mime_type
+    start_response(STATUS[status], list(headers.items()))
+    if method != "GET" or status not in (200, 206) or start == end:
+        return []
+    if end - start <= WHOLE_READ:
+        return [os.pread(file.fileno(), end - start, start)]
+    return _blocks(file, start, end)
+
+
+def _blocks(file, start: int, end: int):
+    """The span [start, end) of an open file, in blocks."""
+    while start < end:
+        data = os.pread(file.fileno(), min(BLOCK, end - start), start)
+        if not data:
+            return
+        start += len(data)
+        yield data
 
 
 def accel_redirect_response(

@@ -368,13 +368,15 @@ class Renders:
 @contextmanager
 def stage_timer(totals: dict[str, float]):
     """Time rebuild()'s parts by wrapping the functions it calls (bench process only)."""
-    from showbiz import feed, feeddata, feeds, feedstore
+    from showbiz import feed, feeddata, feedhelper, feeds, feedstore
 
     targets = [
         (feeds, "rebuild", "rebuild() (total)"),
         (feeds, "render_items", "items: query + render (total)"),
-        (feeddata, "items", "items: rows -> ItemData"),
-        (feed, "render_items", "items: feedgen/lxml render"),
+        (feedhelper, "_plain", "items: handing items to the helper"),
+        (feed, "render_items", "items: feedgen/lxml render, this process"),
+        (feedhelper, "_compress_chained", "items: deflate here while the helper works"),
+        (feedhelper.Helper, "answer", "items: waiting for the helper, its answer"),
         (feedstore, "in_order", "items: order + deflate"),
         (feeddata, "channel", "channel: data"),
         (feed, "render_channel", "channel: render"),
@@ -518,12 +520,17 @@ def rebuild_figures(
 ) -> tuple[bool, int]:
     from sqlalchemy import select
 
+    from showbiz import feedhelper
     from showbiz.db import db
     from showbiz.feeds import cached, rebuild
     from showbiz.models import Episode
 
     passed, per_episode, per_episode_min = True, {}, {}
     print(f"\n== rebuild (in-process showbiz.feeds.rebuild, database read included; {load()}) ==")
+    # A process starts its helper on its first large feed and uses it from the next one on.
+    used = feedhelper.helper(wait=30) is not None
+    print(f"feed helper process: {'ready' if used else 'none (one core)'}; feeds of "
+          f">= {feedhelper.PARALLEL_FROM} items hand it their first {feedhelper.SHARE:.0%}")
     for size, show_id in show_ids.items():
         timed_full(show_id)  # warm-up: imports, statement caches, OS page cache
         with Renders() as renders:

@@ -36,11 +36,23 @@ _CREDIT = (Credit.episode_id, Credit.person_id, Credit.role, Credit.group, Credi
 def items(show: Show, episode_ids: list[int], cast: list | None = None
           ) -> dict[int, feed.ItemData]:
     """The items of the given episodes of a show, by episode id (`cast`: show_cast's rows)."""
-    links, found = Links(), {}
-    people = _People(links)
+    found = {}
+    for part in item_chunks(show, episode_ids, cast):
+        found.update(part)
+    return found
+
+
+def item_chunks(show: Show, episode_ids: list[int], cast: list | None = None,
+                size: int = CHUNK) -> Iterator[dict[int, feed.ItemData]]:
+    """items(), `size` episodes at a time in the given order, each part as soon as it is read."""
+    links = Links()
+    people, media = _People(links), links.varying_media()
+    episode_page = links.varying("public.episode", "episode_slug", slug=show.slug)
+    chapters_page = links.varying("public.chapters", "episode_slug", slug=show.slug)
     cast = show_cast(show.id) if cast is None else cast
     run = db.session.connection().execute  # plain rows: no ORM bookkeeping per row
-    for ids in _chunks(episode_ids):
+    for ids in _chunks(episode_ids, min(size, CHUNK)):
+        found = {}
         notes = _group(run(
             select(ShowNote.episode_id, Article.title, Article.url, Article.site_name,
                    Article.author_name, ShowNote.start_seconds, ShowNote.comment_html)
@@ -68,21 +80,19 @@ def items(show: Show, episode_ids: list[int], cast: list | None = None
                 has_chapters = True
             else:
                 has_chapters = any(n.start_seconds is not None for n in own)
-            page_values = {"slug": show.slug, "episode_slug": e.slug}
             found[e.id] = feed.ItemData(
-                guid=e.guid, title=e.title, link=links("public.episode", **page_values),
-                published_at=e.published_at, enclosure_url=links.media(e.audio_key),
+                guid=e.guid, title=e.title, link=episode_page(e.slug),
+                published_at=e.published_at, enclosure_url=media(e.audio_key),
                 size_bytes=e.audio_size_bytes, mime_type=e.audio_mime,
                 duration_seconds=e.duration_seconds, summary=e.summary,
                 notes_html=e.notes_html, episode_type=e.episode_type, explicit=e.explicit,
-                number=e.number, season=e.season, image=links.media(e.artwork_key),
-                chapters_url=links("public.chapters", **page_values) if has_chapters else "",
+                number=e.number, season=e.season, image=media(e.artwork_key),
+                chapters_url=chapters_page(e.slug) if has_chapters else "",
                 persons=tuple(_cast(cast, credits.get(e.id, ()), people)),
                 notes=tuple(own),
-                transcripts=tuple(feed.TranscriptRef(links.media(t.key), t.mime_type,
-                                                     t.language)
+                transcripts=tuple(feed.TranscriptRef(media(t.key), t.mime_type, t.language)
                                   for t in transcripts.get(e.id, ())))
-    return found
+        yield {episode_id: found[episode_id] for episode_id in ids if episode_id in found}
 
 
 def channel(show: Show, cast: list | None = None) -> feed.ChannelData:
@@ -113,17 +123,19 @@ def channel(show: Show, cast: list | None = None) -> feed.ChannelData:
 
 
 class _People:
-    """podcast:person references, each person's addresses built once per feed."""
+    """podcast:person references, each built once per feed."""
 
     def __init__(self, links: Links):
-        self.links, self.addresses = links, {}
+        self.page, self.media = links.varying("public.person", "slug"), links.varying_media()
+        self.refs = {}
 
     def ref(self, row) -> feed.PersonRef:
-        if row.person_id not in self.addresses:
-            self.addresses[row.person_id] = (self.links("public.person", slug=row.slug),
-                                             self.links.media(row.image_key))
-        href, img = self.addresses[row.person_id]
-        return feed.PersonRef(row.name, row.role, row.group, href, img)
+        key = (row.person_id, row.role, row.group)
+        found = self.refs.get(key)
+        if found is None:
+            found = self.refs[key] = feed.PersonRef(row.name, row.role, row.group,
+                                                    self.page(row.slug), self.media(row.image_key))
+        return found
 
 
 def show_cast(show_id: int) -> list:
@@ -157,6 +169,6 @@ def _group(rows, make=None) -> dict[int, list]:
     return grouped
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

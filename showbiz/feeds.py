@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from . import feed, feeddata, feedstore
+from . import feed, feeddata, feedhelper, feedstore
 from .db import after_commit, db
 from .feedstore import Built
 from .models import (
@@ -36,6 +36,7 @@ from .models import (
 SLUG = re.compile(r"[a-z0-9-]{1,120}")
 STALE_KEY = "showbiz.stale_feeds"
 CACHE_SECONDS = 300
+PART = 200  # items read at a time: the feed helper starts on the first while the rest are read
 
 __all__ = ["Built", "cached", "current", "feed_dir", "forget", "rebuild", "refresh_expired"]
 
@@ -84,11 +85,10 @@ def _rebuild(show_id: int) -> Built:
 
 
 def render_items(show: Show, episode_ids: list[int], cast: list | None = None
-                 ) -> dict[int, bytes]:
-    """Render the given episodes' items, by episode id."""
-    data = feeddata.items(show, episode_ids, cast)
-    ids = list(data)
-    return dict(zip(ids, feed.render_items([data[i] for i in ids])))
+                 ) -> dict[int, feedstore.Rendered]:
+    """Render the given episodes' items (given in feed order), by episode id."""
+    parts = feeddata.item_chunks(show, episode_ids, cast, size=PART)
+    return feedhelper.render(parts, len(episode_ids))
 
 
 def _next_publication(show_id: int) -> float | None:

@@ -56,6 +56,14 @@ class Built:
         return {episode_id: entry[0] for episode_id, entry in self.items.items()}
 
 
+class Rendered(NamedTuple):
+    """A freshly rendered item: its XML, and maybe a deflate segment of it made after the item
+    `after` (an episode id; None: made as a feed's first item)."""
+    xml: bytes
+    gz: bytes | None = None
+    after: int | None = None
+
+
 class Piece(NamedTuple):
     """One rendered item of a feed, its deflate segment, and the item it was compressed after."""
     episode_id: int
@@ -72,16 +80,18 @@ def deflate(data: bytes | memoryview, after: bytes | memoryview = b"") -> bytes:
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
-def in_order(order: list[tuple[int, int]], fresh: dict[int, bytes], last: Built | None
+def in_order(order: list[tuple[int, int]], fresh: dict[int, Rendered], last: Built | None
              ) -> list[Piece]:
-    """The feed's items in order: fresh ones, and the rest from the last feed. Compresses the
-    fresh ones and those whose predecessor changed."""
+    """The feed's items in order: fresh ones, and the rest from the last feed. Compresses what
+    has no segment made after the item now before it."""
     pieces, todo, before, previous_xml = [], [], None, b""
     if last is not None:
         xml, gz, stored = memoryview(last.xml), memoryview(last.gz), last.items
     for episode_id, rev in order:
         if episode_id in fresh:
-            item = Piece(episode_id, rev, fresh[episode_id], None, before)
+            made = fresh[episode_id]
+            fits = made.after == (before[0] if before else None)
+            item = Piece(episode_id, rev, made.xml, made.gz if fits else None, before)
         else:
             _, xs, xe, gs, ge, after = stored[episode_id]
             item = Piece(episode_id, rev, xml[xs:xe], gz[gs:ge] if after == before else None,

@@ -1,7 +1,14 @@
 """Absolute addresses on the configured base URL, for feeds, shares, the CLI and pages alike."""
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from flask import current_app
+
+# Characters URL building leaves as they are (werkzeug quotes everything else, and keeps "/").
+_AS_IS = re.compile(r"[A-Za-z0-9._~/-]+")
+_MARKER = "showbiz-url-marker"
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -28,3 +35,20 @@ class Links:
     def media(self, key: str | None) -> str:
         """The absolute address of a stored file, or "" when there is none."""
         return self("media.serve", key=key) if key else ""
+
+    def varying(self, endpoint: str, name: str, **fixed) -> Callable[[str], str]:
+        """`value -> self(endpoint, name=value, **fixed)`, for thousands of values: a value
+        URL building would not change is pasted into an address built once (3,000 builds
+        took 20 ms of a feed's render), any other is built."""
+        head, _, tail = self(endpoint, **fixed, **{name: _MARKER}).partition(_MARKER)
+
+        def build(value: str) -> str:
+            if _AS_IS.fullmatch(value):
+                return head + value + tail
+            return self(endpoint, **fixed, **{name: value})
+        return build
+
+    def varying_media(self) -> Callable[[str | None], str]:
+        """Like media(), built the way varying() builds."""
+        build = self.varying("media.serve", "key")
+        return lambda key: build(key) if key else ""

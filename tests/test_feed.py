@@ -440,3 +440,72 @@ def test_feeds_refresh_command(app, runner):
     assert result.exit_code == 0 and "Rebuilt 1 feed." in result.output
     result = runner.invoke(args=["feeds", "refresh"])
     assert result.exit_code == 0 and "Rebuilt 0 feeds." in result.output
+
+
+@pytest.fixture
+def helper_for_small_feeds(monkeypatch):
+    """The feed helper process, used for feeds of 2 items and up, handed 2 items at a time."""
+    from showbiz import feedhelper
+
+    monkeypatch.setattr(feedhelper, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(feeds, "PART", 2)
+    assert feedhelper.helper(wait=30) is not None, "the helper did not start"
+    yield feedhelper
+    feedhelper.stop()
+
+
+def full_rebuild(app, show_id=1):
+    """Render a show's feed from nothing; its items' XML and gzip segments by episode id."""
+    with app.app_context():
+        feeds.forget(db.session.get(Show, show_id).slug)
+        built = feeds.rebuild(show_id)
+        assert gzip.decompress(built.gz) == built.xml
+        return {i: (built.xml[xs:xe], built.gz[gs:ge], after)
+                for i, (_, xs, xe, gs, ge, after) in built.items.items()}
+
+
+def test_the_helper_process_renders_the_same_feed(app, client, full_show, monkeypatch,
+                                                  helper_for_small_feeds):
+    for n in range(5):
+        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}", hosts=["Will Porter"])
+    answers = []
+    original = helper_for_small_feeds.Helper.answer
+    monkeypatch.setattr(helper_for_small_feeds.Helper, "answer",
+                        lambda self: answers.append(original(self)) or answers[-1])
+    shared = full_rebuild(app)
+    assert len(shared) == 7
+    assert len(answers) == 1 and 0 < len(answers[0]) < 7  # the first parts, not all
+    monkeypatch.setattr(helper_for_small_feeds, "PARALLEL_FROM", 10 ** 6)
+    assert full_rebuild(app) == shared  # XML and deflate segments byte for byte
+    parsed = feedparser.parse(get_feed(client).data)
+    assert not parsed.bozo and len(parsed.entries) == 7
+
+
+def test_a_helper_that_dies_costs_nothing_but_time(app, client, full_show, monkeypatch,
+                                                   helper_for_small_feeds):
+    for n in range(3):
+        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
+    expected = full_rebuild(app)
+    original = helper_for_small_feeds.Helper.answer
+
+    def killed_first(self):
+        self.proc.kill()
+        self.proc.wait()
+        return original(self)
+
+    monkeypatch.setattr(helper_for_small_feeds.Helper, "answer", killed_first)
+    assert full_rebuild(app) == expected
+    assert helper_for_small_feeds._helper is None  # a new one starts on the next large feed
+
+
+def test_addresses_built_once_and_pasted_match_built_ones(app):
+    from showbiz.urls import Links
+
+    with app.app_context():
+        links = Links()
+        page = links.varying("public.episode", "episode_slug", slug="news-hour")
+        for value in ("episode-1", "a b", "é", "x/y", "..", "a%2F", "q?x=1", "a#b"):
+            assert page(value) == links("public.episode", slug="news-hour", episode_slug=value)
+        media = links.varying_media()
+        for key in ("audio/news-hour/abc.mp3", "art/a b.jpg", "art/ü.png", None, ""):
+            assert media(key) == links.media(key)

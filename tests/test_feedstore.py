@@ -24,7 +24,8 @@ def item(episode_id: int, rev: int, rng: random.Random) -> bytes:
 def build(folder, order, rendered, last, *, feed_rev=1, slug="show"):
     """Store a feed of `order` [(id, rev)], rendering only what `last` lacks, like feeds.rebuild."""
     stored = last.revisions("ctx") if last else {}
-    fresh = {i: rendered[(i, rev)] for i, rev in order if stored.get(i) != rev}
+    fresh = {i: feedstore.Rendered(rendered[(i, rev)]) for i, rev in order
+             if stored.get(i) != rev}
     pieces = feedstore.in_order(order, fresh, last if stored else None)
     built = feedstore.store(folder, slug, HEAD, pieces, TAIL, feed_rev=feed_rev, context="ctx",
                             expires_at=None, moved_to="")

@@ -1,0 +1,227 @@
+"""A second process for large feeds: it renders and compresses the first items of a feed while
+this process reads and renders the rest.
+
+Rendering an item is Python holding the GIL (feedgen and lxml, ~160 us an item), so threads
+cannot share the work: a full render of 1,000 items took 280 ms in one process. The helper is
+a plain child process (`python -m showbiz.feedhelper`, started on first need, never forked
+from a threaded server), fed ItemData as marshal tuples through a pipe. It answers each item's
+XML and its deflate segment, compressed after the item before it as feedstore.in_order would.
+Any trouble with it, and this process renders those items itself.
+"""
+from __future__ import annotations
+
+import atexit
+import gc
+import marshal
+import os
+import select
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from . import feed, feedstore
+from .feedstore import Rendered
+
+PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
+SHARE = 0.55  # of the items, the helper's first: it starts while this process still reads
+ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render here
+_LENGTH = struct.Struct("!I")
+_AT = feed.ItemData._fields.index("published_at")
+_NESTED = _AT + 1, len(feed.ItemData._fields) - 3  # the fields between, then the three tuples
+
+
+class HelperError(Exception):
+    """The helper died, hung or answered nonsense."""
+
+
+# --- this side -----------------------------------------------------------------------------
+
+class Helper:
+    """The child process and the pipe to it; one job at a time."""
+
+    def __init__(self):
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        self.proc = subprocess.Popen([sys.executable, "-m", "showbiz.feedhelper"], bufsize=0,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.to, self.back = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self.busy = threading.Lock()
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="feedhelper")
+        self.ready = False
+
+    def is_ready(self, timeout: float = 0.0) -> bool:
+        """Whether the helper has started (it says so with one byte once its imports are done)."""
+        if not self.ready and self.proc.poll() is None:
+            if select.select([self.back], [], [], timeout)[0]:
+                self.ready = os.read(self.back, 1) == b"R"
+        return self.ready and self.proc.poll() is None
+
+    def send(self, message) -> None:
+        """Queue a message; a thread writes it, so this one goes on while the helper reads."""
+        data = marshal.dumps(message)
+        self.writer.submit(_send_all, self.to, _LENGTH.pack(len(data)) + data)
+
+    def answer(self) -> list:
+        """The helper's answer to the job sent (HelperError if none comes in time)."""
+        self.send(("end",))
+        try:
+            self.writer.submit(lambda: None).result(ANSWER_SECONDS)  # every write went out
+            length = _LENGTH.unpack(self._read(_LENGTH.size))[0]
+            return marshal.loads(self._read(length))
+        except (OSError, ValueError, EOFError, TypeError, struct.error, TimeoutError) as error:
+            raise HelperError(str(error)) from error
+
+    def _read(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            if not select.select([self.back], [], [], ANSWER_SECONDS)[0]:
+                raise TimeoutError("the feed helper did not answer")
+            chunk = os.read(self.back, n - len(data))
+            if not chunk:
+                raise EOFError("the feed helper stopped")
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        """Stop the helper (closing its input ends it) and reap it."""
+        self.writer.shutdown(wait=False, cancel_futures=True)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _send_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+_lock = threading.Lock()
+_helper: Helper | None = None
+
+
+def helper(wait: float = 0.0) -> Helper | None:
+    """The running helper if it is ready (waiting up to `wait` seconds); else starts one for
+    next time and answers None. Only on machines with a second core."""
+    global _helper
+    if (os.cpu_count() or 1) < 2:
+        return None
+    with _lock:
+        if _helper is not None and _helper.proc.poll() is not None:
+            _helper.close()
+            _helper = None
+        if _helper is None:
+            _helper = Helper()
+        found = _helper
+    return found if found.is_ready(wait) else None
+
+
+@atexit.register
+def stop() -> None:
+    """Stop this process's helper, if it has one."""
+    global _helper
+    with _lock:
+        if _helper is not None:
+            _helper.close()
+            _helper = None
+
+
+def render(parts: Iterable[dict[int, feed.ItemData]], count: int) -> dict[int, Rendered]:
+    """Render `count` items arriving in parts, in feed order: the first ones in the helper when
+    there are enough of them and it is ready, the rest here, meanwhile."""
+    found = helper() if count >= PARALLEL_FROM else None
+    if found is None or not found.busy.acquire(blocking=False):
+        return _here({i: d for part in parts for i, d in part.items()})
+    try:
+        sent, mine = {}, {}
+        for part in parts:
+            if len(sent) < count * SHARE:
+                found.send(("items", [(i, _plain(d)) for i, d in part.items()]))
+                sent.update(part)
+            else:
+                mine.update(part)
+        rendered = _here(mine)
+        _compress_chained(rendered)  # while the helper still works; its first waits for the answer
+        try:
+            answer = found.answer()
+            rendered.update((i, Rendered(xml, gz, after)) for i, xml, gz, after in answer)
+            if set(sent) - set(rendered):
+                raise HelperError("the feed helper left items out")
+        except HelperError:
+            stop()  # the next large feed starts a new one
+            rendered.update(_here(sent))
+        return rendered
+    finally:
+        found.busy.release()
+
+
+def _here(data: dict[int, feed.ItemData]) -> dict[int, Rendered]:
+    return {i: Rendered(xml) for i, xml in zip(data, feed.render_items(list(data.values())))}
+
+
+def _compress_chained(rendered: dict[int, Rendered]) -> None:
+    """Deflate each item but the first after the one before it."""
+    before_id = before = None
+    for episode_id, made in rendered.items():
+        if before is not None:
+            rendered[episode_id] = made._replace(gz=feedstore.deflate(made.xml, before),
+                                                 after=before_id)
+        before_id, before = episode_id, made.xml
+
+
+def _plain(data: feed.ItemData) -> tuple:
+    """ItemData as the plain tuples marshal carries (no subclasses, no datetimes)."""
+    last = _NESTED[1]
+    return (*data[:_AT], data.published_at.isoformat(), *data[_AT + 1:last],
+            *(tuple(map(tuple, refs)) for refs in data[last:]))
+
+
+def _item(plain: tuple) -> feed.ItemData:
+    first, last = _NESTED
+    persons, notes, transcripts = plain[last:]
+    return feed.ItemData(*plain[:_AT], datetime.fromisoformat(plain[_AT]), *plain[first:last],
+                         tuple(map(feed.PersonRef._make, persons)),
+                         tuple(map(feed.NoteRef._make, notes)),
+                         tuple(map(feed.TranscriptRef._make, transcripts)))
+
+
+# --- the helper's side ---------------------------------------------------------------------
+
+def main() -> None:
+    """Serve jobs on stdin/stdout until stdin closes: parts of items, then "end"."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    gc.disable()  # as in feeds.rebuild: a render makes a million short-lived objects, no cycles
+    stdout.write(b"R")
+    stdout.flush()
+    done, before, before_id = [], b"", None
+    while header := stdin.read(_LENGTH.size):
+        message = marshal.loads(stdin.read(_LENGTH.unpack(header)[0]))
+        if message[0] == "end":
+            answer = marshal.dumps(done)
+            stdout.write(_LENGTH.pack(len(answer)) + answer)
+            stdout.flush()
+            done, before, before_id = [], b"", None
+            gc.collect()
+            continue
+        ids = [episode_id for episode_id, _ in message[1]]
+        xmls = feed.render_items([_item(plain) for _, plain in message[1]])
+        for episode_id, xml in zip(ids, xmls):
+            done.append((episode_id, xml, feedstore.deflate(xml, before), before_id))
+            before, before_id = xml, episode_id
+
+
+if __name__ == "__main__":
+    main()

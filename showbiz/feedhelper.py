@@ -11,6 +11,8 @@ Any trouble with it, and this process renders those items itself.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import gc
 import marshal
 import os
@@ -29,6 +31,7 @@ from .feedstore import Rendered
 
 PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
 SHARE = 0.55  # of the items, the helper's first: it starts while this process still reads
+PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render here
 _LENGTH = struct.Struct("!I")
 _AT = feed.ItemData._fields.index("published_at")
@@ -51,15 +54,17 @@ class Helper:
         self.proc = subprocess.Popen([sys.executable, "-m", "showbiz.feedhelper"], bufsize=0,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.to, self.back = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        for fd in (self.to, self.back):  # fewer, larger reads and writes of megabytes
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.busy = threading.Lock()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="feedhelper")
         self.ready = False
 
     def is_ready(self, timeout: float = 0.0) -> bool:
         """Whether the helper has started (it says so with one byte once its imports are done)."""
-        if not self.ready and self.proc.poll() is None:
-            if select.select([self.back], [], [], timeout)[0]:
-                self.ready = os.read(self.back, 1) == b"R"
+        if not self.ready and self.proc.poll() is None and _readable(self.back, timeout):
+            self.ready = os.read(self.back, 1) == b"R"
         return self.ready and self.proc.poll() is None
 
     def send(self, message) -> None:
@@ -77,16 +82,17 @@ class Helper:
         except (OSError, ValueError, EOFError, TypeError, struct.error, TimeoutError) as error:
             raise HelperError(str(error)) from error
 
-    def _read(self, n: int) -> bytes:
-        data = bytearray()
-        while len(data) < n:
-            if not select.select([self.back], [], [], ANSWER_SECONDS)[0]:
+    def _read(self, n: int) -> bytearray:
+        data, got = bytearray(n), 0
+        view = memoryview(data)
+        while got < n:
+            if not _readable(self.back, ANSWER_SECONDS):
                 raise TimeoutError("the feed helper did not answer")
-            chunk = os.read(self.back, n - len(data))
-            if not chunk:
+            count = self.proc.stdout.readinto(view[got:])
+            if not count:
                 raise EOFError("the feed helper stopped")
-            data += chunk
-        return bytes(data)
+            got += count
+        return data
 
     def close(self) -> None:
         """Stop the helper (closing its input ends it) and reap it."""
@@ -101,6 +107,13 @@ class Helper:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    # poll, not select: a busy server's descriptors can be numbered past select's 1,024.
+    waiting = select.poll()
+    waiting.register(fd, select.POLLIN)
+    return bool(waiting.poll(timeout * 1000))
 
 
 def _send_all(fd: int, data: bytes) -> None:

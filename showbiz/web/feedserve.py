@@ -61,5 +61,15 @@ class FastFeed:
             if built and not built.moved_to:
                 status, headers, body = answer(built, environ)
                 start_response(self.STATUS[status], headers)
-                return [] if method == "HEAD" or status == 304 else [body]
+                return [] if method == "HEAD" or status == 304 else _pieces(body)
         return self.wsgi_app(environ, start_response)
+
+
+PIECE = 64 * 1024
+
+
+def _pieces(body: bytes):
+    """The body in 64 KiB pieces: granian streams those to the socket as they come, while one
+    8.8 MB bytes object went out at 0.56x nginx's rate (pieces: ~1x, measured in bench/feed.py)."""
+    for start in range(0, len(body), PIECE):
+        yield body[start:start + PIECE]

@@ -20,7 +20,8 @@ Targets (from the issue), each printed with PASS/FAIL:
 The synthetic show: 3 hosts credited on the show plus 1 guest per episode (4 podcast:person per
 item), 10 show notes per episode each citing its own article (title, site, author, a time, a
 comment on every third), a summary of four sentences, published in the past; written with Core
-bulk inserts. Rebuilds are timed in-process with showbiz.feeds.rebuild(); a full rebuild first
+bulk inserts. Rebuilds are timed in-process with showbiz.feeds.rebuild() (its feed helper
+process started and ready first, as after a server's first large feed); a full rebuild first
 removes the stored feed (showbiz.feeds.forget), so no item can be reused. Where a rebuild
 target is missed (or with --profile), a stage breakdown and a cProfile summary are printed.
 

@@ -5,6 +5,10 @@ Run: .venv/bin/python bench/probe.py [--repeat 15] [--timeout 600]
 Target (from the issue): probing a 60-minute file takes the same time as probing a 3-second one
 (here: the median of the 60-minute file is within 1.5x of the 3-second file's).
 
+Each file is first stored the way uploads are (LocalStore.incoming with an audio.FrameCounter,
+which counts MP3 frames while the bytes go by) and probed with that counter; the time the
+counting adds to storing the 60-minute file is printed under its row.
+
 Files, made in a temp dir that is removed at the end:
   MP3 CBR + Info    lame -b 128 (44.1 kHz mono); the LAME Info header's counts are rewritten
   MP3 CBR, no Info  lame -b 128 -t (no header: the frames are counted)
@@ -36,6 +40,7 @@ from harness import exit_after  # noqa: E402
 from upload import ROOT, lame_clip, patch_vbr_header, samples_per_frame, split_mp3  # noqa: E402
 
 from showbiz import audio  # noqa: E402
+from showbiz.storage import LocalStore  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SHORT, LONG = 3.0, 3600.0
@@ -103,14 +108,25 @@ def make_m4a(tmp: Path) -> dict[str, tuple[Path, Path]]:
     return rows
 
 
-def timings(path: Path, repeat: int) -> tuple[list[float], audio.AudioInfo]:
-    info = audio.probe(path)  # warm-up: page cache, imports
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        audio.probe(path)
-        runs.append(time.perf_counter() - start)
-    return runs, info
+def timings(path: Path, store: LocalStore, repeat: int
+            ) -> tuple[list[float], audio.AudioInfo, dict[str, float]]:
+    """Probe times of `path` stored the way uploads are (MP3 frames counted on the way in), and
+    the copy into the store without and with that counting (s)."""
+    copies: dict[str, float] = {}
+    for name, watch in (("plain", None), ("counting", audio.FrameCounter())):
+        with path.open("rb") as source:
+            started = time.perf_counter()
+            with store.incoming(source, max_bytes=1 << 40, watch=watch) as stored:
+                copies[name] = time.perf_counter() - started
+                if watch is None:
+                    continue
+                info = audio.probe(stored.path, watch)  # warm-up: page cache, imports
+                runs = []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    audio.probe(stored.path, watch)
+                    runs.append(time.perf_counter() - start)
+    return runs, info, copies
 
 
 def main() -> int:
@@ -122,6 +138,7 @@ def main() -> int:
     exit_after(args.timeout)  # and clean up (server, temp dir) when killed
     tmp = Path(tempfile.mkdtemp(prefix="showbiz-bench-probe-"))
     try:
+        store = LocalStore(tmp / "media")
         rows: dict[str, tuple[Path, Path]] = {}
         sources, note = mp3_sources(tmp)
         print(f"MP3 frames from {note}")
@@ -143,8 +160,8 @@ def main() -> int:
               f"{'60 min: size':>13} {'median':>8} {'min':>8}   {'ratio':>6}  verdict  durations")
         ok = True
         for name, (short, long) in rows.items():
-            (s_runs, s_info), (l_runs, l_info) = (timings(short, args.repeat),
-                                                  timings(long, args.repeat))
+            (s_runs, s_info, _), (l_runs, l_info, copies) = (timings(short, store, args.repeat),
+                                                             timings(long, store, args.repeat))
             s_med, l_med = statistics.median(s_runs), statistics.median(l_runs)
             ratio = l_med / s_med
             same = ratio <= SAME
@@ -158,6 +175,10 @@ def main() -> int:
                   f"{min(s_runs) * 1000:8.2f}   {long.stat().st_size / 1048576:11.1f} M "
                   f"{l_med * 1000:8.2f} {min(l_runs) * 1000:8.2f}   {ratio:5.1f}x  "
                   f"{'PASS' if same else 'FAIL':7}  {durations}")
+            counting = copies["counting"] - copies["plain"]
+            print(f"{'':19} storing the 60-min file: {copies['plain'] * 1000:.0f} ms, "
+                  f"{copies['counting'] * 1000:.0f} ms with frames counted on the way "
+                  f"({counting * 1000:+.0f} ms)")
         print(f"\noverall: {'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
     finally:

@@ -82,8 +82,11 @@ _FORMATS = {"mp3": ("mp3", "audio/mpeg", ".mp3", "MP3"),
 _HINT = "Please upload an MP3 or M4A (AAC) file."
 
 
-def probe(path: str | os.PathLike) -> AudioInfo:
-    """Describe the audio file at path, or raise AudioError saying why it can't be published."""
+def probe(path: str | os.PathLike, counted: FrameCounter | None = None) -> AudioInfo:
+    """Describe the audio file at path, or raise AudioError saying why it can't be published.
+
+    `counted`: a FrameCounter that saw the file's bytes as they were stored, if any.
+    """
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -93,7 +96,8 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         head = f.read(512)
         kind = _sniff(head)
         try:
-            result = _PROBERS[kind](f, size, start, head)
+            args = (f, size, start, head)
+            result = _probe_mp3(*args, counted) if kind == "mp3" else _PROBERS[kind](*args)
         except AudioError:
             raise
         except (mutagen.MutagenError, ValueError, struct.error, IndexError, KeyError,
@@ -240,106 +244,141 @@ def _first_frame(mm: mmap.mmap, start: int, end: int) -> int:
     raise _not_audio(mm[start:start + 1024], anything=True)  # type: ignore[misc]
 
 
-def _scan_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
-    """Count frames by hopping from header to header; returns (frames, audio bytes)."""
-    get = _table_at(mm, pos).get
-    frames = audio = 0
-    budget = 10000  # candidate syncs tried while resyncing: bounds the work on hostile input
-    while pos + 4 <= end:
-        length = get(mm[pos:pos + 3])
-        if length is None:
-            pos = mm.find(b"\xff", pos + 1, end)
-            while pos >= 0 and budget > 0:
-                budget -= 1
-                length = get(mm[pos:pos + 3])
-                if length and (pos + length + 4 > end or get(mm[pos + length:pos + length + 3])):
-                    break
-                pos = mm.find(b"\xff", pos + 1, end)
-            if pos < 0 or budget <= 0:
-                break
-            continue
-        if pos + length > end:
-            break
-        frames, audio, pos = frames + 1, audio + length, pos + length
-    return frames, audio
+_MAX_FRAME = 1441  # bytes: Layer III at 320 kbit/s and 32 kHz with padding (MPEG-2 at 8 kHz too)
+_AHEAD = 2 * _MAX_FRAME + 8 + 128  # the furthest a step reads past its start, ID3v1 included
 
 
-EXACT_SCAN_BYTES = 4 * 1024 * 1024  # above this, headerless MP3s are sampled, not counted
-_WINDOWS, _WINDOW_BYTES = 1024, 2048  # 2 MiB sampled, spread over the file whatever its length
-_CBR_WINDOWS = 32  # first, a look for more than one bitrate: none means CBR, counted exactly
+class _Hop:
+    """Hops from frame header to frame header, counting; resumable, so that the same steps count
+    a whole file at once or an upload while it arrives (FrameCounter)."""
+
+    def __init__(self, get: Callable[[bytes], int | None], pos: int) -> None:
+        self.get, self.pos = get, pos
+        self.frames = self.audio = 0
+        self.resyncing = self.done = False
+        self.budget = 10000  # candidate syncs tried over junk: bounds the work on hostile input
+
+    def run(self, buf, end: int, until: int) -> None:
+        """Step through buf[pos:end], starting no step at or past `until` (more bytes to come)."""
+        get, pos, frames, audio = self.get, self.pos, self.frames, self.audio
+        stop = min(until, end - 3)  # a step needs a whole 4-byte header
+        while not self.done and pos < stop:
+            if not self.resyncing:
+                while pos < stop and (length := get(buf[pos:pos + 3])) is not None:
+                    if pos + length > end:  # cut off by the end: no more frames
+                        self.done = True
+                        break
+                    frames, audio, pos = frames + 1, audio + length, pos + length
+                else:
+                    if pos < stop:  # not a header here: look for the next one
+                        self.resyncing, pos = True, pos + 1
+                continue
+            pos = buf.find(b"\xff", pos, end)
+            if pos < 0:
+                pos = end
+            elif pos < stop:
+                self.budget -= 1
+                self.done = self.budget <= 0
+                length = get(buf[pos:pos + 3])
+                # A sync counts when the frame it announces ends at another header (or the end).
+                if length and (pos + length + 4 > end or get(buf[pos + length:pos + length + 3])):
+                    self.resyncing = False
+                else:
+                    pos += 1
+        self.pos, self.frames, self.audio = pos, frames, audio
+        if until >= end:
+            self.done = True
 
 
-def _frames_between(mm: mmap.mmap, get: Callable[[bytes], int | None], sync: bytes, start: int,
-                    stop: int, end: int) -> tuple[float, int, set[int]]:
-    """(frames, audio bytes, bitrate indexes seen) in the bytes [start, stop); frames cut by an
-    edge count in part."""
-    p, tries = mm.find(sync, start, stop), 8  # a few false syncs at most: bounds hostile input
-    while p >= 0 and tries:
-        length = get(mm[p:p + 3])
-        if length and (p + length + 4 > end or get(mm[p + length:p + length + 3])):
-            break
-        p, tries = mm.find(sync, p + 1, stop), tries - 1
-    else:
-        return 0.0, 0, set()  # junk, or frames of another stream: no audio here
-    # The frame cut by `start` is taken to be as long as the next one; a longer gap is junk.
-    cut, first, rates = min(p - start, length), p, set()
-    frames = cut / length
-    while length and p + length <= stop:
-        rates.add(mm[p + 2] >> 4)
-        frames, p = frames + 1, p + length
-        length = get(mm[p:p + 3])
-    if length:  # the frame cut by `stop`; without one, the rest of the window is junk
-        frames, p = frames + (stop - p) / length, stop
-    return frames, cut + p - first, rates
-
-
-def _estimate_frames(mm: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
-    """Estimate (frames, audio bytes) from windows of bytes evenly spaced over [pos, end)."""
-    get, sync = _table_at(mm, pos).get, mm[pos:pos + 2]
-    cbr = _constant_bitrate(mm, get, sync, pos, end)
-    if cbr is not None:
-        return cbr
-    counts = _windows(mm, get, sync, pos, end, _WINDOWS)
-    # Counting the frames in a fixed number of bytes gives every byte the same chance to be
-    # sampled and each frame its share: unbiased, and exact for CBR. Averaging bytes per frame
-    # instead over-weights large frames (-7% and worse on bursty VBR), and hopping a fixed number
-    # of frames from where a window lands over-weights the frames after each loud passage (+0.3%
-    # and +1.1% on two bursty files). What is left is sampling noise, which 1024 windows kept
-    # within 0.75% on the burstiest files tried (256 windows: up to 6%).
-    scale = (end - pos) / (_WINDOWS * _WINDOW_BYTES)
-    return round(scale * sum(f for f, _, _ in counts)), round(scale * sum(a for _, a, _ in counts))
-
-
-def _windows(mm: mmap.mmap, get, sync: bytes, pos: int, end: int, n: int) -> list:
-    last = end - _WINDOW_BYTES
-    return [_frames_between(mm, get, sync, x, x + _WINDOW_BYTES, end)
-            for x in (pos + (last - pos) * k // (n - 1) for k in range(n))]
-
-
-def _constant_bitrate(mm: mmap.mmap, get, sync: bytes, pos: int, end: int
-                      ) -> tuple[int, int] | None:
-    """(frames, audio bytes) of a constant-bitrate stream, exact from its bitrate; None when
-    windows spread over the whole file show more than one bitrate (VBR: sample it)."""
-    counts = _windows(mm, get, sync, pos, end, _CBR_WINDOWS)
-    rates = set().union(*(r for _, _, r in counts))
-    if len(rates) != 1:
-        return None
-    first = _frame_header(mm[pos:pos + 4])
-    # Padding makes CBR frames one byte longer now and then, so that on average a frame is
-    # exactly samples/8 * bitrate / sample rate bytes. Junk between frames shows as windows
-    # with fewer audio bytes (a clean file's windows are all audio, so this is exact).
-    average = first.samples / 8 * _MP3_KBPS[first.samples == 1152][rates.pop()] * 1000 \
-        / first.sample_rate
-    audio = round((end - pos) * sum(a for _, a, _ in counts) / (_CBR_WINDOWS * _WINDOW_BYTES))
-    return round(audio / average), audio
+def _audio_end(size: int, pos: int, tail: bytes) -> int:
+    """Where the frames end: before an ID3v1 tag (`tail`: the file's last 128 bytes)."""
+    return size - 128 if size - pos > 128 and tail[:3] == b"TAG" else size
 
 
 def _count_frames(mm: mmap.mmap, pos: int, size: int) -> tuple[int, int]:
-    """(frames, audio bytes): counted exactly in small files, estimated in long ones."""
-    end = size - 128 if size - pos > 128 and mm[size - 128:size - 125] == b"TAG" else size
-    if end - pos <= EXACT_SCAN_BYTES:
-        return _scan_frames(mm, pos, end)
-    return _estimate_frames(mm, pos, end)
+    """(frames, audio bytes) from the first frame at pos, counted in the whole file."""
+    hop = _Hop(_table_at(mm, pos).get, pos)
+    end = _audio_end(size, pos, mm[size - 128:size])
+    hop.run(mm, end, end)
+    return hop.frames, hop.audio
+
+
+class FrameCounter:
+    """Counts an MP3's frames while its bytes arrive (storage feeds it on its hashing thread),
+    so that probing a long MP3 without a Xing/VBRI header does not read it all again.
+
+    It only follows the plain case (ID3v2 tags, then frames right away); for anything else it
+    stops, and probe() counts the file itself.
+    """
+
+    def __init__(self) -> None:
+        self._buf, self._base = b"", 0  # the bytes kept and their offset in the file
+        self._tail, self._size = b"", 0  # the last 128 bytes seen; how many were seen
+        self._next = 0  # where the next ID3v2 tag or the first frame starts
+        self._tags = 0
+        self._hop: _Hop | None = None
+        self._off = False
+
+    def update(self, data: bytes) -> None:
+        """Take the next bytes of the file."""
+        self._size += len(data)
+        self._tail = (self._tail + data[-128:])[-128:]
+        if self._off:
+            return
+        try:
+            self._update(data)
+        except Exception:  # noqa: BLE001 - a failure here must cost a second look, not an upload
+            self._hop, self._off = None, True
+
+    def _update(self, data: bytes) -> None:
+        buf, hop = self._buf + data, self._hop
+        if hop is None:
+            buf = self._find_start(buf)
+            if (hop := self._hop) is None or self._off:
+                self._buf = b"" if self._off else buf
+                return
+        hop.run(buf, len(buf), len(buf) - _AHEAD)
+        self._buf, self._base, hop.pos = buf[hop.pos:], self._base + hop.pos, 0
+        self._off = hop.done
+
+    def _find_start(self, buf: bytes) -> bytes:
+        """Skip ID3v2 tags up to the first frame; the bytes still needed, from self._base."""
+        while not self._off and self._hop is None:
+            at = self._next - self._base
+            if at >= len(buf):  # inside a tag still arriving: nothing to keep
+                self._base += len(buf)
+                return b""
+            buf, self._base = buf[at:], self._next
+            if len(buf) < 10:
+                return buf
+            if buf[:3] == b"ID3" and buf[6:10] != b"\0\0\0\0":
+                damaged = buf[3] > 4 or any(b & 0x80 for b in buf[6:10])
+                self._tags += 1
+                self._off = damaged or self._tags > 100  # probe() says what is wrong
+                self._next += 10 + (buf[6] << 21 | buf[7] << 14 | buf[8] << 7 | buf[9]) \
+                    + (10 if buf[5] & 0x10 else 0)
+                continue
+            first = _frame_header(buf[:4])
+            if first is None:
+                self._off = True  # not MP3, or junk before the audio: probe() looks itself
+            elif len(buf) < first.length:
+                return buf
+            else:
+                self._off = _has_vbr_header(buf[:first.length])  # the header has the count
+                self._hop = _Hop(_frame_table(buf[1], (buf[2] >> 2) & 3).get, 0)
+        return buf
+
+    def counted(self, pos: int, size: int) -> tuple[int, int] | None:
+        """(frames, audio bytes) of the file of `size` bytes whose first frame is at pos; None
+        when this counter did not follow that file from that frame."""
+        hop = self._hop
+        if hop is None or self._size != size or self._next != pos or (self._off and not hop.done):
+            return None
+        if not hop.done:
+            end = _audio_end(size, pos, self._tail) - self._base
+            hop.run(self._buf, end, end)
+            self._buf = b""
+        return hop.frames, hop.audio
 
 
 def _has_vbr_header(frame: bytes) -> bool:
@@ -350,16 +389,19 @@ def _has_vbr_header(frame: bytes) -> bool:
     return any(i >= 0 and len(frame) > i + 7 and frame[i + 7] & 1 for i in offsets)
 
 
-def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
+def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes,
+               counted: FrameCounter | None) -> _Probe:
     if start == 0 and (refusal := _not_audio(head, anything=False)):
         raise refusal
     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         pos = _first_frame(mm, start, size)
         first = _frame_header(mm[pos:pos + 4])
         assert first is not None
-        # Counting is O(frames); a Xing/VBRI header already says how many there are.
-        has_header = _has_vbr_header(mm[pos:pos + first.length])
-        scanned = None if has_header else _count_frames(mm, pos, size)
+        # A Xing/VBRI header says how many frames there are; without one they are counted,
+        # while the file arrived if it was an upload.
+        scanned = None
+        if not _has_vbr_header(mm[pos:pos + first.length]):
+            scanned = (counted and counted.counted(pos, size)) or _count_frames(mm, pos, size)
     f.seek(0)
     audio = mp3.MP3(f)
     p = _Probe("mp3", audio.info.length, audio.info.bitrate, first.sample_rate, first.channels)
@@ -591,8 +633,7 @@ def _probe_wav(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     return p
 
 
-_PROBERS = {"mp3": _probe_mp3, "mp4": _probe_mp4, "ogg": _probe_ogg,
-            "flac": _probe_flac, "wav": _probe_wav}
+_PROBERS = {"mp4": _probe_mp4, "ogg": _probe_ogg, "flac": _probe_flac, "wav": _probe_wav}
 
 
 def write_chapters(path: str | os.PathLike, chapters: list[Chapter],

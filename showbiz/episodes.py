@@ -36,8 +36,8 @@ def create_episode(show: Show, stream: BinaryIO, filename: str, details: NewEpis
     """Store an upload, probe it, and add it to the show as an episode, all or nothing."""
     store = media_store()
     fetched = fetch_metadata(sorted({n.url for n in details.notes if needs_fetch(n.url)}))
-    with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
-        info = audio.probe(incoming.path)
+    with store.incoming(stream, max_bytes=_max_bytes(), watch=audio.FrameCounter()) as incoming:
+        info = audio.probe(incoming.path, incoming.watch)
         key = incoming.keep(prefix="audio", suffix=info.extension)
         artwork_key = _keep_picture(info)
         try:
@@ -58,8 +58,8 @@ def replace_audio(episode: Episode, stream: BinaryIO, filename: str) -> Episode:
     """Swap an episode's audio; the guid stays, the old file goes after the commit."""
     store = media_store()
     old_key = episode.audio_key
-    with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
-        info = audio.probe(incoming.path)
+    with store.incoming(stream, max_bytes=_max_bytes(), watch=audio.FrameCounter()) as incoming:
+        info = audio.probe(incoming.path, incoming.watch)
         key = incoming.keep(prefix="audio", suffix=info.extension)
         with transaction():
             episode = db.session.get(Episode, episode.id)

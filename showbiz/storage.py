@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
 INCOMING = ".incoming"
@@ -32,13 +32,19 @@ class StorageError(Exception):
     """Something went wrong in the media store."""
 
 
+class Watch(Protocol):
+    """Something that looks at every byte of an upload, in order (audio.FrameCounter)."""
+
+    def update(self, data: bytes) -> None: ...
+
+
 class Digest:
     """SHA-256 of an arriving upload, computed in order on a second thread while the next bytes
     are read and written (hashlib lets go of the GIL): hashing 500 MB takes a third of a second
-    on this machine, which no longer adds to the upload."""
+    on this machine, which no longer adds to the upload. A `watch` sees the bytes there too."""
 
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
+    def __init__(self, watch: Watch | None = None) -> None:
+        self._sha, self._watch = hashlib.sha256(), watch
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # at most 4 MiB behind
         self._thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
         self._thread.start()
@@ -46,6 +52,8 @@ class Digest:
     def _run(self) -> None:
         while (data := self._queue.get()) is not None:
             self._sha.update(data)
+            if self._watch is not None:
+                self._watch.update(data)
 
     def update(self, data: bytes) -> None:
         """Hash these bytes after the ones given before."""
@@ -114,11 +122,12 @@ def _fsync_dir(path: Path) -> None:
 class Incoming:
     """A temp file being received; keep() moves it into the store."""
 
-    def __init__(self, store: LocalStore, path: Path) -> None:
+    def __init__(self, store: LocalStore, path: Path, watch: Watch | None = None) -> None:
         self._store = store
         self.path = path
         self.size_bytes = 0
         self.sha256 = ""
+        self.watch = watch  # it saw every byte received
         self.kept_key: str | None = None
 
     def rehash(self) -> None:
@@ -149,10 +158,10 @@ class Incoming:
 class Receiving(io.FileIO):
     """An uploaded file part arriving from the form parser, straight into the store."""
 
-    def __init__(self, store: LocalStore, path: Path, fd: int) -> None:
+    def __init__(self, store: LocalStore, path: Path, fd: int, watch: Watch | None) -> None:
         super().__init__(fd, "w+b")
-        self.store, self.path = store, path
-        self._digest, self._size, self._adopted = Digest(), 0, False
+        self.store, self.path, self._watch = store, path, watch
+        self._digest, self._size, self._adopted = Digest(watch), 0, False
 
     def write(self, data) -> int:
         with _disk_errors():
@@ -166,7 +175,7 @@ class Receiving(io.FileIO):
         with _disk_errors():
             os.fsync(self.fileno())
         self._adopted = True
-        inc = Incoming(self.store, self.path)
+        inc = Incoming(self.store, self.path, self._watch)
         inc.size_bytes, inc.sha256 = self._size, self._digest.hexdigest()
         return inc
 
@@ -193,18 +202,19 @@ class LocalStore:
             return path, os.open(path, flags, 0o644)
 
     @contextmanager
-    def incoming(self, stream: BinaryIO, *, max_bytes: int) -> Iterator[Incoming]:
+    def incoming(self, stream: BinaryIO, *, max_bytes: int, watch: Watch | None = None
+                 ) -> Iterator[Incoming]:
         """Receive stream into a temp file; on error in the block remove it and any kept file.
 
         A `Receiving` file this store handed to the form parser is taken over as it is, so a
-        form upload is written to disk once.
+        form upload is written to disk once (and `watch` is the one it was given).
         """
         adopted = isinstance(stream, Receiving) and stream.store is self
         if adopted:
             inc = stream.adopt()
         else:
             tmp, fd = self._new_temp()
-            inc = Incoming(self, tmp)
+            inc = Incoming(self, tmp, watch)
         with self._cleaned(inc):
             if not adopted:
                 self._copy(stream, fd, inc, max_bytes)
@@ -227,7 +237,7 @@ class LocalStore:
 
     @staticmethod
     def _copy(stream: BinaryIO, fd: int, inc: Incoming, max_bytes: int) -> None:
-        digest = Digest()
+        digest = Digest(inc.watch)
         try:
             with open(fd, "wb", buffering=0) as out:
                 while chunk := stream.read(CHUNK):
@@ -245,11 +255,11 @@ class LocalStore:
         finally:
             digest.stop()
 
-    def receiving(self) -> Receiving:
-        """A temp file for the form parser to write an uploaded file part into (hashed on the
-        way); removed when closed unless `incoming()` took it over."""
+    def receiving(self, watch: Watch | None = None) -> Receiving:
+        """A temp file for the form parser to write an uploaded file part into (hashed and
+        watched on the way); removed when closed unless `incoming()` took it over."""
         path, fd = self._new_temp()
-        return Receiving(self, path, fd)
+        return Receiving(self, path, fd, watch)
 
     def local_path(self, key: str) -> Path:
         """Filesystem path of key, for X-Accel-Redirect or sendfile only."""

@@ -15,7 +15,8 @@ from pathlib import Path
 import mutagen.mp3
 import pytest
 
-from showbiz.audio import EXACT_SCAN_BYTES, AudioError, AudioInfo, Chapter, probe
+from showbiz.audio import AudioError, AudioInfo, Chapter, FrameCounter, probe
+from showbiz.storage import LocalStore
 
 DATA = Path(__file__).parent / "data"
 
@@ -457,72 +458,137 @@ def _bursty(frames: list[bytes], seconds: float, seed: int) -> list[bytes]:
     return out
 
 
-def _probe_cpu_seconds(path: Path, runs: int = 7) -> float:
+def _probe_cpu_seconds(path: Path, counted: FrameCounter | None = None, runs: int = 7) -> float:
     """Median CPU time of probe(path): unlike wall time, barely moved by a busy machine."""
-    probe(path)  # warm-up: page cache
+    probe(path, counted)  # warm-up: page cache
     times = []
     for _ in range(runs):
         started = time.thread_time()
-        probe(path)
+        probe(path, counted)
         times.append(time.thread_time() - started)
     return statistics.median(times)
+
+
+def _fed(path: Path, sizes: tuple[int, ...] = (1 << 20,), seed: int = 0) -> FrameCounter:
+    """A FrameCounter given the file's bytes in pieces of the given sizes, picked at random."""
+    data, counter, rng, at = path.read_bytes(), FrameCounter(), random.Random(seed), 0
+    while at < len(data):
+        size = rng.choice(sizes)
+        counter.update(data[at:at + size])
+        at += size
+    return counter
 
 
 def test_long_cbr_without_info_header_is_exact_to_a_frame(tmp_path: Path) -> None:
     frames = _fixture_frames("cbr.mp3")  # 56 kbit/s, 22,050 Hz: 5 s, ~195 frames
     path = tmp_path / "cbr-60min.mp3"
     path.write_bytes(b"".join(frames) * 720 + b"TAG" + bytes(125))  # 60 minutes + ID3v1
-    assert path.stat().st_size > 5 * EXACT_SCAN_BYTES  # sampled, not counted
     info = probe(path)
-    truth = _seconds(720 * len(frames), frames[0])
-    assert abs(info.duration_seconds - truth) <= _seconds(1, frames[0]), (info, truth)
+    assert info.duration_seconds == pytest.approx(_seconds(720 * len(frames), frames[0]),
+                                                  rel=1e-12)
     assert info.warnings == ()
     assert within(info.bitrate, 56000, 0.01), info.bitrate
+    assert probe(path, _fed(path)) == info
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_long_bursty_vbr_without_xing_is_within_1_percent(tmp_path: Path, seed: int) -> None:
+def test_long_bursty_vbr_without_xing_is_exact(tmp_path: Path, seed: int) -> None:
     frames = _bursty(_fixture_frames("vbr_noxing.mp3"), 3600, seed)
     path = tmp_path / "vbr-60min.mp3"
     path.write_bytes(b"".join(frames))
-    assert path.stat().st_size > EXACT_SCAN_BYTES
     info = probe(path)
     truth = _seconds(len(frames), frames[0])
-    assert within(info.duration_seconds, truth, 0.01), (info.duration_seconds, truth)
-    assert within(info.bitrate, path.stat().st_size * 8 / truth, 0.01), info.bitrate
+    assert info.duration_seconds == pytest.approx(truth, rel=1e-12)
+    assert info.bitrate == round(path.stat().st_size * 8 / truth)
     assert any("no Xing/VBRI header" in w for w in info.warnings)
+    assert probe(path, _fed(path, (1 << 20, 4096, 77), seed)) == info
 
 
-def test_repeated_vbr_fixture_is_within_1_percent(tmp_path: Path) -> None:
+def test_repeated_vbr_fixture_is_exact(tmp_path: Path) -> None:
     frames = _mpeg_frames(DATA / "vbr_noxing.mp3")
     short, long = tmp_path / "short.mp3", tmp_path / "long.mp3"
     short.write_bytes(frames)
     long.write_bytes(frames * 180)  # 180 x 20 s = 60 minutes, ~138,000 frames
-    assert within(probe(long).duration_seconds, 180 * probe(short).duration_seconds, 0.01)
+    assert probe(long).duration_seconds == pytest.approx(180 * probe(short).duration_seconds,
+                                                         rel=1e-12)
 
 
-def test_headerless_mp3_up_to_the_threshold_is_counted_exactly(tmp_path: Path) -> None:
-    frames, size = _bursty(_fixture_frames("vbr_noxing.mp3"), 3600, seed=4), 0
-    frames = [f for f in frames if (size := size + len(f)) <= EXACT_SCAN_BYTES]
-    assert size > EXACT_SCAN_BYTES
-    path = tmp_path / "just-under.mp3"
-    path.write_bytes(b"".join(frames) + b"TAG" + bytes(125))
-    truth = _seconds(len(frames), frames[0])
-    assert probe(path).duration_seconds == pytest.approx(truth, rel=1e-12)
+def _counted_files(tmp_path: Path) -> dict[str, tuple[bytes, int | None]]:
+    """MP3s of every shape: (bytes, where the frames start when a counter can follow them)."""
+    vbr, cbr = _fixture_frames("vbr_noxing.mp3"), _fixture_frames("cbr.mp3")
+    bursty = b"".join(_bursty(vbr, 120, seed=9))
+    tag = id3_tag([text_frame("TIT2", "Tagged")])
+    junk = random.Random(10).randbytes(20_000)
+    fake = cbr[0][:4] + bytes(7)  # a real header every 11 bytes, never a chain of frames
+    files = {
+        "bursty": (bursty, 0),
+        "bursty, ID3v2 and ID3v1": (tag + bursty + b"TAG" + bytes(125), len(tag)),
+        "two ID3v2 tags": (tag + tag + bursty, 2 * len(tag)),
+        "junk inside": (bursty[:50_000] + junk + bursty[50_000:], 0),
+        "cut off in a frame": (bursty[:-100], 0),
+        "hostile": (b"".join(cbr[:3]) + fake * 20_000, 0),
+        "junk before the audio": (b"\0" * 700 + bursty, None),
+        "Xing header": ((DATA / "vbr_xing.mp3").read_bytes(), None),
+    }
+    for name in ("cbr.mp3", "chapters.mp3", "vbr_noxing.mp3"):
+        data = (DATA / name).read_bytes()
+        files[name] = (data, None if b"Info" in data[:4096] else len(_id3_prefix(data)))
+    return files
+
+
+def _id3_prefix(data: bytes) -> bytes:
+    size = 10 + (data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9])
+    return data[:size] if data[:3] == b"ID3" else b""
+
+
+@pytest.mark.parametrize("sizes", [(1,), (7, 13), (4096,), (1 << 20,), (1, 5000, 300_000)],
+                         ids=str)
+def test_frames_counted_while_stored_give_the_same_answer(tmp_path: Path, sizes) -> None:
+    for name, (data, start) in _counted_files(tmp_path).items():
+        if sizes == (1,) and len(data) > 100_000:
+            continue  # byte by byte: the small ones are enough
+        path = tmp_path / "file.mp3"
+        path.write_bytes(data)
+        counter = _fed(path, sizes)
+        try:
+            expected = probe(path)
+        except AudioError as error:
+            with pytest.raises(AudioError, match=str(error)[:20]):
+                probe(path, counter)
+            continue
+        assert probe(path, counter) == expected, name
+        followed = start is not None and counter.counted(start, len(data)) is not None
+        assert followed == (start is not None), name
+
+
+def test_a_counter_is_only_believed_for_the_file_it_saw(tmp_path: Path) -> None:
+    frames = _fixture_frames("vbr_noxing.mp3")
+    path = tmp_path / "a.mp3"
+    path.write_bytes(b"".join(frames))
+    other = tmp_path / "b.mp3"
+    other.write_bytes(b"".join(frames[:-10]))
+    assert probe(path, _fed(other)) == probe(path)  # another length: counted again
+    counter = _fed(path)
+    assert counter.counted(1, path.stat().st_size) is None  # another start
+    assert counter.counted(0, path.stat().st_size) is not None
 
 
 def test_probing_60_minutes_takes_as_long_as_3_seconds(tmp_path: Path) -> None:
     vbr, cbr = _fixture_frames("vbr_noxing.mp3"), _fixture_frames("cbr.mp3")
     files = {"3 s": vbr[:115], "60 min VBR": _bursty(vbr, 3600, seed=5),
              "60 min CBR": cbr * 720}
-    times = {}
+    store, times = LocalStore(tmp_path / "media"), {}
     for name, frames in files.items():
         path = tmp_path / f"{name}.mp3"
         path.write_bytes(b"".join(frames))
-        times[name] = _probe_cpu_seconds(path)
+        # Stored the way uploads are: the frames are counted on the way in.
+        with path.open("rb") as source, store.incoming(source, max_bytes=1 << 30,
+                                                       watch=FrameCounter()) as stored:
+            times[name] = _probe_cpu_seconds(stored.path, stored.watch)
+            assert probe(stored.path, stored.watch) == probe(path)
     shown = ", ".join(f"{name}: {t * 1000:.2f} ms" for name, t in times.items())
-    # Counting every frame took 50+ ms for 60 minutes; sampling takes a few ms at any length.
-    assert max(times.values()) < times["3 s"] + 0.020, shown
+    # Counting every frame at probe time took 50+ ms for 60 minutes.
+    assert max(times.values()) < 1.5 * times["3 s"] + 0.002, shown
 
 
 def test_id3_length_still_witnesses_a_cut_off_long_vbr(tmp_path: Path) -> None:
@@ -561,7 +627,7 @@ def test_long_hostile_mp3_is_refused_or_described_quickly(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(shutil.which("lame") is None, reason="needs lame")
-def test_real_long_lame_vbr_without_xing_is_within_1_percent(tmp_path: Path) -> None:
+def test_real_long_lame_vbr_without_xing_is_exact(tmp_path: Path) -> None:
     rng, rate = random.Random(8), 44100
     sign = bytes(0 if i < 128 else 255 for i in range(256))
     wav_path, mp3_path = tmp_path / "long.wav", tmp_path / "long.mp3"
@@ -579,9 +645,9 @@ def test_real_long_lame_vbr_without_xing_is_within_1_percent(tmp_path: Path) -> 
             left -= n
     subprocess.run(["lame", "--quiet", "-V", "6", "-t", str(wav_path), str(mp3_path)],
                    check=True, timeout=120)
-    assert mp3_path.stat().st_size > EXACT_SCAN_BYTES
     frames = _split_frames(mp3_path.read_bytes())
     truth = _seconds(len(frames), frames[0])
     info = probe(mp3_path)
-    assert within(info.duration_seconds, truth, 0.01), (info.duration_seconds, truth)
+    assert info.duration_seconds == pytest.approx(truth, rel=1e-12)
+    assert probe(mp3_path, _fed(mp3_path)) == info
     assert any("no Xing/VBRI header" in w for w in info.warnings)

@@ -11,6 +11,7 @@ import pytest
 from mutagen.id3 import ID3, TIT2
 from sqlalchemy import func, select
 
+from showbiz import audio
 from showbiz.db import db
 from showbiz.models import Chapter, Episode
 
@@ -322,3 +323,28 @@ def test_form_uploads_are_written_once_straight_into_the_store(app, client, host
         episode = db.session.scalar(select(Episode))
         assert episode.audio_sha256 == __import__("hashlib").sha256(audio).hexdigest()
         assert stored_files(app) == [episode.audio_key]
+
+
+@pytest.mark.parametrize("route", ["form", "raw", "replace"])
+def test_uploads_count_mp3_frames_on_the_way_in(app, client, host, monkeypatch, route):
+    """A headerless MP3 is counted while it is stored, never read a second time to count."""
+    def counted_again(*args):
+        raise AssertionError("the stored file was read again to count its frames")
+
+    data = (DATA / "vbr_noxing.mp3").read_bytes()
+    expected = audio.probe(DATA / "vbr_noxing.mp3")
+    monkeypatch.setattr(audio, "_count_frames", counted_again)
+    if route == "form":
+        response = form_upload(client, host, data)
+    elif route == "raw":
+        response = raw_upload(client, host, data)
+    else:
+        episode_id = make_episode(app, 1, "cbr.mp3")
+        response = client.post(f"/studio/shows/news-hour/episodes/{episode_id}/audio",
+                               data={"csrf_token": host, "audio": (io.BytesIO(data), "new.mp3")},
+                               content_type="multipart/form-data")
+    assert response.status_code in (201, 302), response.get_data(as_text=True)
+    with app.app_context():
+        episode = db.session.scalars(select(Episode).order_by(Episode.id.desc())).first()
+        assert episode.duration_seconds == expected.duration_seconds
+        assert episode.audio_size_bytes == len(data)

@@ -206,6 +206,30 @@ def test_empty_show_gives_a_valid_feed(app, client):
     assert response.status_code == 200 and not parsed.bozo and parsed.entries == []
 
 
+def test_notes_go_out_as_cdata_unless_they_could_break_it():
+    """content:encoded is CDATA; notes that hold "]]>" or "</item" (a host's HTML attribute
+    can) are escaped instead, and every item still comes out whole."""
+    notes = {"plain": '<p>Plain <a href="https://a.example/?x=1&amp;y=2">notes</a></p>',
+             "cdata end": '<p><a title="a ]]> b" href="https://a.example/">x</a></p>',
+             "item end": '<p><a title="</item><item>" href="https://a.example/">x</a></p>'}
+    items = [feedxml.ItemData(guid=name, title=name, link="https://x.example/e/",
+                              published_at=utcnow(), enclosure_url=f"https://x.example/{i}.mp3",
+                              size_bytes=1, mime_type="audio/mpeg", duration_seconds=1,
+                              notes_html=html) for i, (name, html) in enumerate(notes.items())]
+    rendered = feedxml.render_items(items)
+    assert [part.count(b"<guid") for part in rendered] == [1, 1, 1]
+    assert b"<![CDATA[" in rendered[0] and b"<![CDATA[" not in rendered[1] + rendered[2]
+    channel = feedxml.ChannelData(title="T", link="https://x.example/", description="D",
+                                  feed_url="https://x.example/feed.xml", language="en",
+                                  podcast_guid=str(uuid.uuid4()))
+    head, tail = feedxml.render_channel(channel)
+    root = etree.fromstring(head + b"".join(rendered) + tail)
+    encoded = "{http://purl.org/rss/1.0/modules/content/}encoded"
+    assert [item.find(encoded).text for item in root.iter("item")] == list(notes.values())
+    parsed = feedparser.parse(head + b"".join(rendered) + tail)
+    assert not parsed.bozo and [e.id for e in parsed.entries] == list(notes)
+
+
 def test_hostile_but_legal_text_keeps_the_feed_valid(app, client):
     show_id = make_show(app, "news-hour", title="News & <Views> ]]> \u202e")
     episode_id = make_episode(app, show_id, title="Ep <script>alert(1)</script> & ]]> 🎙")

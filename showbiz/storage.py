@@ -33,7 +33,8 @@ class StorageError(Exception):
 
 
 class Watch(Protocol):
-    """Something that looks at every byte of an upload, in order (audio.FrameCounter)."""
+    """Something that looks at every byte of an upload, in order (audio.FrameCounter); its
+    update() runs on the hashing thread and must not raise."""
 
     def update(self, data: bytes) -> None: ...
 

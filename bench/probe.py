@@ -1,12 +1,13 @@
 """Probe time against audio length: a 60-minute file vs a 3-second one (prints figures; not a test).
 
-Run: .venv/bin/python bench/probe.py [--repeat 15] [--timeout 600]
+Run: .venv/bin/python bench/probe.py [--repeat 101] [--timeout 600]
 
 Target (from the issue): probing a 60-minute file takes the same time as probing a 3-second one
 (here: the median of the 60-minute file is within 1.5x of the 3-second file's).
 
-Each file is first stored the way uploads are (LocalStore.incoming with an audio.FrameCounter,
-which counts MP3 frames while the bytes go by) and probed with that counter; the time the
+Each file is first stored the way uploads are (LocalStore.incoming with an mp3frames.FrameCounter,
+which counts MP3 frames while the bytes go by) and probed with that counter, the 3-second and
+the 60-minute file in turn so that the machine's drift touches both alike; the time the
 counting adds to storing the 60-minute file is printed under its row.
 
 Files, made in a temp dir that is removed at the end:
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,6 +42,7 @@ from harness import exit_after  # noqa: E402
 from upload import ROOT, lame_clip, patch_vbr_header, samples_per_frame, split_mp3  # noqa: E402
 
 from showbiz import audio  # noqa: E402
+from showbiz.mp3frames import FrameCounter  # noqa: E402
 from showbiz.storage import LocalStore  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -108,30 +111,38 @@ def make_m4a(tmp: Path) -> dict[str, tuple[Path, Path]]:
     return rows
 
 
-def timings(path: Path, store: LocalStore, repeat: int
-            ) -> tuple[list[float], audio.AudioInfo, dict[str, float]]:
-    """Probe times of `path` stored the way uploads are (MP3 frames counted on the way in), and
-    the copy into the store without and with that counting (s)."""
-    copies: dict[str, float] = {}
-    for name, watch in (("plain", None), ("counting", audio.FrameCounter())):
-        with path.open("rb") as source:
-            started = time.perf_counter()
-            with store.incoming(source, max_bytes=1 << 40, watch=watch) as stored:
-                copies[name] = time.perf_counter() - started
-                if watch is None:
-                    continue
-                info = audio.probe(stored.path, watch)  # warm-up: page cache, imports
-                runs = []
-                for _ in range(repeat):
-                    start = time.perf_counter()
-                    audio.probe(stored.path, watch)
-                    runs.append(time.perf_counter() - start)
-    return runs, info, copies
+def store_copy(path: Path, store: LocalStore, watch: FrameCounter | None) -> float:
+    """Store `path` the way uploads are stored, then drop it; the seconds it took."""
+    with path.open("rb") as source:
+        started = time.perf_counter()
+        with store.incoming(source, max_bytes=1 << 40, watch=watch):
+            return time.perf_counter() - started
+
+
+def timings(short: Path, long: Path, store: LocalStore, repeat: int
+            ) -> tuple[list[list[float]], list[audio.AudioInfo]]:
+    """Probe times of both files, each stored the way uploads are (MP3 frames counted on the
+    way in), probed in turn so that the machine's drift touches both alike."""
+    with ExitStack() as stack:
+        probes = []
+        for path in (short, long):
+            watch = FrameCounter()
+            source = stack.enter_context(path.open("rb"))
+            stored = stack.enter_context(store.incoming(source, max_bytes=1 << 40, watch=watch))
+            probes.append((stored.path, watch))
+        infos = [audio.probe(*p) for p in probes]  # warm-up: page cache, imports
+        runs: list[list[float]] = [[], []]
+        for _ in range(repeat):
+            for i, p in enumerate(probes):
+                start = time.perf_counter()
+                audio.probe(*p)
+                runs[i].append(time.perf_counter() - start)
+    return runs, infos
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=15, help="timed probes per file")
+    parser.add_argument("--repeat", type=int, default=101, help="timed probes per file")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many s")
     args = parser.parse_args()
 
@@ -160,8 +171,9 @@ def main() -> int:
               f"{'60 min: size':>13} {'median':>8} {'min':>8}   {'ratio':>6}  verdict  durations")
         ok = True
         for name, (short, long) in rows.items():
-            (s_runs, s_info, _), (l_runs, l_info, copies) = (timings(short, store, args.repeat),
-                                                             timings(long, store, args.repeat))
+            (s_runs, l_runs), (s_info, l_info) = timings(short, long, store, args.repeat)
+            copies = {name: store_copy(long, store, watch)
+                      for name, watch in (("plain", None), ("counting", FrameCounter()))}
             s_med, l_med = statistics.median(s_runs), statistics.median(l_runs)
             ratio = l_med / s_med
             same = ratio <= SAME

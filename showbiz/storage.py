@@ -33,7 +33,7 @@ class StorageError(Exception):
 
 
 class Watch(Protocol):
-    """Something that looks at every byte of an upload, in order (audio.FrameCounter); its
+    """Something that looks at every byte of an upload, in order (mp3frames.FrameCounter); its
     update() runs on the hashing thread and must not raise."""
 
     def update(self, data: bytes) -> None: ...

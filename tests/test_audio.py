@@ -15,7 +15,8 @@ from pathlib import Path
 import mutagen.mp3
 import pytest
 
-from showbiz.audio import AudioError, AudioInfo, Chapter, FrameCounter, probe
+from showbiz.audio import AudioError, AudioInfo, Chapter, probe
+from showbiz.mp3frames import FrameCounter
 from showbiz.storage import LocalStore
 
 DATA = Path(__file__).parent / "data"

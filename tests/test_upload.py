@@ -11,7 +11,7 @@ import pytest
 from mutagen.id3 import ID3, TIT2
 from sqlalchemy import func, select
 
-from showbiz import audio
+from showbiz import audio, mp3frames
 from showbiz.db import db
 from showbiz.models import Chapter, Episode
 
@@ -333,7 +333,7 @@ def test_uploads_count_mp3_frames_on_the_way_in(app, client, host, monkeypatch, 
 
     data = (DATA / "vbr_noxing.mp3").read_bytes()
     expected = audio.probe(DATA / "vbr_noxing.mp3")
-    monkeypatch.setattr(audio, "_count_frames", counted_again)
+    monkeypatch.setattr(mp3frames, "count_frames", counted_again)
     if route == "form":
         response = form_upload(client, host, data)
     elif route == "raw":

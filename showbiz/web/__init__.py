@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
-from ..audio import FrameCounter
 from ..context import media_store
+from ..mp3frames import FrameCounter
 from ..text import InvalidInput
 from ..timecodes import format_timecode
 from ..urls import absolute_url

@@ -46,9 +46,9 @@ def frame_table(b1: int, rate_index: int) -> dict[bytes, int]:
     return table
 
 
-def table_at(mm: mmap.mmap, pos: int) -> dict[bytes, int]:
+def table_at(buf: bytes | mmap.mmap, pos: int) -> dict[bytes, int]:
     """frame_table() for the stream whose first frame is at pos."""
-    return frame_table(mm[pos + 1], (mm[pos + 2] >> 2) & 3)
+    return frame_table(buf[pos + 1], (buf[pos + 2] >> 2) & 3)
 
 
 _MAX_FRAME = 1441  # bytes: Layer III at 320 kbit/s and 32 kHz with padding (MPEG-2 at 8 kHz too)
@@ -172,7 +172,7 @@ class FrameCounter:
                 return buf
             else:
                 self._off = has_vbr_header(buf[:first.length])  # the header has the count
-                self._hop = _Hop(frame_table(buf[1], (buf[2] >> 2) & 3).get, 0)
+                self._hop = _Hop(table_at(buf, 0).get, 0)
         return buf
 
     def counted(self, pos: int, size: int) -> tuple[int, int] | None:

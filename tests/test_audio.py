@@ -514,7 +514,7 @@ def test_repeated_vbr_fixture_is_exact(tmp_path: Path) -> None:
                                                          rel=1e-12)
 
 
-def _counted_files(tmp_path: Path) -> dict[str, tuple[bytes, int | None]]:
+def _counted_files() -> dict[str, tuple[bytes, int | None]]:
     """MP3s of every shape: (bytes, where the frames start when a counter can follow them)."""
     vbr, cbr = _fixture_frames("vbr_noxing.mp3"), _fixture_frames("cbr.mp3")
     bursty = b"".join(_bursty(vbr, 120, seed=9))
@@ -545,19 +545,13 @@ def _id3_prefix(data: bytes) -> bytes:
 @pytest.mark.parametrize("sizes", [(1,), (7, 13), (4096,), (1 << 20,), (1, 5000, 300_000)],
                          ids=str)
 def test_frames_counted_while_stored_give_the_same_answer(tmp_path: Path, sizes) -> None:
-    for name, (data, start) in _counted_files(tmp_path).items():
+    for name, (data, start) in _counted_files().items():
         if sizes == (1,) and len(data) > 100_000:
             continue  # byte by byte: the small ones are enough
         path = tmp_path / "file.mp3"
         path.write_bytes(data)
         counter = _fed(path, sizes)
-        try:
-            expected = probe(path)
-        except AudioError as error:
-            with pytest.raises(AudioError, match=str(error)[:20]):
-                probe(path, counter)
-            continue
-        assert probe(path, counter) == expected, name
+        assert probe(path, counter) == probe(path), name
         followed = start is not None and counter.counted(start, len(data)) is not None
         assert followed == (start is not None), name
 

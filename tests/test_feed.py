@@ -199,6 +199,24 @@ def test_long_notes_are_cut_cleanly_with_a_link():
     assert text.count("<li>") < 60 and text.count("<li>") == text.count("</li>")
 
 
+def test_article_text_is_escaped_field_by_field():
+    """Titles, sites and authors are escaped as text and addresses as attributes, whether
+    notes_html escapes them all in one go or, when a NUL slipped in, one at a time."""
+    hostile = feedxml.NoteRef(title='Tom & "Jerry" <b>', url='https://a.example/?a=1&b="2"',
+                              site="A&B", author="<i>Al</i>", start_seconds=75,
+                              comment_html="<p>ok</p>")
+    bare = feedxml.NoteRef(title="", url="https://b.example/", author="Bo")
+    link = '<a href="https://a.example/?a=1&amp;b=&quot;2&quot;">Tom &amp; "Jerry" &lt;b&gt;</a>'
+    bare_link = '<a href="https://b.example/">https://b.example/</a>'
+    html = feedxml.notes_html((hostile, bare))
+    assert html.short == [f"<li>{link} (A&amp;B)</li>", f"<li>{bare_link}</li>"]
+    assert html.full == [f"<li>[1:15] {link} <em>A&amp;B · by &lt;i&gt;Al&lt;/i&gt;</em>"
+                         "<p>ok</p></li>", f"<li>{bare_link} <em>by Bo</em></li>"]
+    with_nul = feedxml.notes_html((hostile._replace(site="A\x00B"), bare))
+    assert with_nul.short[1] == html.short[1] and with_nul.full[1] == html.full[1]
+    assert with_nul.short[0] == f"<li>{link} (A\x00B)</li>"
+
+
 def test_empty_show_gives_a_valid_feed(app, client):
     make_show(app, "news-hour")
     response = get_feed(client)

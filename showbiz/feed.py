@@ -215,11 +215,12 @@ def _rfc2822(when: datetime) -> str:
     return when.strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def render_items(items: list[ItemData]) -> list[bytes]:
+def render_items(items: list[ItemData], keep: list | None = None) -> list[bytes]:
     """Each item's <item> XML, in the given order, without namespace declarations.
 
     feedgen renders entries only inside a feed (where the namespaces are declared with their
-    usual prefixes), so the items are rendered as one feed and cut apart.
+    usual prefixes), so the items are rendered as one feed and cut apart. `keep` takes the
+    rendered feed for a caller that frees it later (15 us an item) when it has time to spare.
     """
     if not items:
         return []
@@ -232,6 +233,8 @@ def render_items(items: list[ItemData]) -> list[bytes]:
     for data in items:
         _entry(fg.add_entry(order="append"), data)
     xml = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=False)
+    if keep is not None:
+        keep.append(fg)
     # Text is escaped, or in CDATA without "</item" (_entry), so "</item>" only ever appears as
     # our own tag; the items follow each other with nothing between them.
     found, start = [], xml.index(b"<item>")

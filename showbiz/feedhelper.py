@@ -21,21 +21,25 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from . import feed, feedstore
 from .feedstore import Rendered
 
 PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
-SHARE = 0.55  # of the items, the helper's first: it starts while this process still reads
+SHARE = 0.65  # of the items, the helper's first: it starts while this process still reads
 PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render here
 _LENGTH = struct.Struct("!I")
 _AT = feed.ItemData._fields.index("published_at")
 _NESTED = _AT + 1, len(feed.ItemData._fields) - 3  # the fields between, then the three tuples
+
+
+T = TypeVar("T")
 
 
 class HelperError(Exception):
@@ -59,6 +63,8 @@ class Helper:
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.busy = threading.Lock()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="feedhelper")
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="feedhelper-answers")
+        self.answers = None
         self.ready = False
 
     def is_ready(self, timeout: float = 0.0) -> bool:
@@ -67,18 +73,33 @@ class Helper:
             self.ready = os.read(self.back, 1) == b"R"
         return self.ready and self.proc.poll() is None
 
-    def send(self, message) -> None:
-        """Queue a message; a thread writes it, so this one goes on while the helper reads."""
+    def send(self, message) -> bytes:
+        """Queue a message; a thread writes it, so this one goes on while the helper reads.
+        Answers it as marshal bytes."""
         data = marshal.dumps(message)
         self.writer.submit(_send_all, self.to, _LENGTH.pack(len(data)) + data)
+        return data
+
+    def start(self) -> None:
+        """Begin a job: a thread takes in each part's answer as the helper sends it, so the
+        helper never waits on a full pipe and the last answer is all that is left at the end."""
+        self.answers = self.reader.submit(self._collect)
+
+    def _collect(self) -> list:
+        found = []
+        while True:
+            length = _LENGTH.unpack(self._read(_LENGTH.size))[0]
+            message = marshal.loads(self._read(length))
+            if message[0] == "done":
+                return found
+            found += message[1]
 
     def answer(self) -> list:
-        """The helper's answer to the job sent (HelperError if none comes in time)."""
+        """The helper's answers to the job sent (HelperError if they do not come in time)."""
         self.send(("end",))
         try:
             self.writer.submit(lambda: None).result(ANSWER_SECONDS)  # every write went out
-            length = _LENGTH.unpack(self._read(_LENGTH.size))[0]
-            return marshal.loads(self._read(length))
+            return self.answers.result(ANSWER_SECONDS)
         except (OSError, ValueError, EOFError, TypeError, struct.error, TimeoutError) as error:
             raise HelperError(str(error)) from error
 
@@ -97,6 +118,7 @@ class Helper:
     def close(self) -> None:
         """Stop the helper (closing its input ends it) and reap it."""
         self.writer.shutdown(wait=False, cancel_futures=True)
+        self.reader.shutdown(wait=False, cancel_futures=True)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -152,31 +174,40 @@ def stop() -> None:
             _helper = None
 
 
-def render(parts: Iterable[dict[int, feed.ItemData]], count: int) -> dict[int, Rendered]:
+def render(parts: Iterable[dict[int, feed.ItemData]], count: int,
+           meanwhile: Callable[[], T] = lambda: None) -> tuple[dict[int, Rendered], T]:
     """Render `count` items arriving in parts, in feed order: the first ones in the helper when
-    there are enough of them and it is ready, the rest here, meanwhile."""
+    there are enough of them and it is ready, the rest here, meanwhile. Answers them by id,
+    and what `meanwhile` answers: it runs here while the helper may still be at work."""
     found = helper() if count >= PARALLEL_FROM else None
     if found is None or not found.busy.acquire(blocking=False):
-        return _here({i: d for part in parts for i, d in part.items()})
+        return _here({i: d for part in parts for i, d in part.items()}), meanwhile()
     try:
-        sent, mine = {}, {}
+        found.start()
+        sent, sent_ids, mine = [], set(), {}
         for part in parts:
-            if len(sent) < count * SHARE:
-                found.send(("items", [(i, _plain(d)) for i, d in part.items()]))
-                sent.update(part)
+            if len(sent_ids) < count * SHARE:
+                # Kept as the bytes sent: the items themselves are freed while the helper works.
+                sent.append(found.send(("items", [(i, _plain(d)) for i, d in part.items()])))
+                sent_ids.update(part)
             else:
                 mine.update(part)
         rendered = _here(mine)
         _compress_chained(rendered)  # while the helper still works; its first waits for the answer
+        extra = meanwhile()
         try:
             answer = found.answer()
             rendered.update((i, Rendered(xml, gz, after)) for i, xml, gz, after in answer)
-            if set(sent) - set(rendered):
+            if sent_ids - set(rendered):
                 raise HelperError("the feed helper left items out")
         except HelperError:
             stop()  # the next large feed starts a new one
-            rendered.update(_here(sent))
-        return rendered
+            rendered.update(_here({i: _item(plain) for message in sent
+                                   for i, plain in marshal.loads(message)[1]}))
+        return rendered, extra
+    except BaseException:  # a job left half sent: its answers must not reach the next one
+        stop()
+        raise
     finally:
         found.busy.release()
 
@@ -214,26 +245,34 @@ def _item(plain: tuple) -> feed.ItemData:
 # --- the helper's side ---------------------------------------------------------------------
 
 def main() -> None:
-    """Serve jobs on stdin/stdout until stdin closes: parts of items, then "end"."""
+    """Serve jobs on stdin/stdout until stdin closes: parts of items, each answered as soon as
+    it is done, then "end", answered with "done"."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     gc.disable()  # as in feeds.rebuild: a render makes a million short-lived objects, no cycles
     stdout.write(b"R")
     stdout.flush()
-    done, before, before_id = [], b"", None
+    before, before_id, trees = b"", None, []
     while header := stdin.read(_LENGTH.size):
         message = marshal.loads(stdin.read(_LENGTH.unpack(header)[0]))
         if message[0] == "end":
-            answer = marshal.dumps(done)
-            stdout.write(_LENGTH.pack(len(answer)) + answer)
-            stdout.flush()
-            done, before, before_id = [], b"", None
+            _answer(stdout, ("done",))
+            before, before_id = b"", None
+            trees.clear()  # freeing the rendered trees (15 us an item) waits until now
             gc.collect()
             continue
         ids = [episode_id for episode_id, _ in message[1]]
-        xmls = feed.render_items([_item(plain) for _, plain in message[1]])
+        xmls = feed.render_items([_item(plain) for _, plain in message[1]], keep=trees)
+        done = []
         for episode_id, xml in zip(ids, xmls):
             done.append((episode_id, xml, feedstore.deflate(xml, before), before_id))
             before, before_id = xml, episode_id
+        _answer(stdout, ("items", done))
+
+
+def _answer(stdout, message) -> None:
+    data = marshal.dumps(message)
+    stdout.write(_LENGTH.pack(len(data)) + data)
+    stdout.flush()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ import gc
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import event, inspect, select
@@ -36,7 +38,9 @@ from .models import (
 SLUG = re.compile(r"[a-z0-9-]{1,120}")
 STALE_KEY = "showbiz.stale_feeds"
 CACHE_SECONDS = 300
-PART = 200  # items read at a time: the feed helper starts on the first while the rest are read
+PART = 100  # items read at a time: the feed helper starts on the first while the rest are read
+
+T = TypeVar("T")
 
 __all__ = ["Built", "cached", "current", "feed_dir", "forget", "rebuild", "refresh_expired"]
 
@@ -74,8 +78,9 @@ def _rebuild(show_id: int) -> Built:
     stored = last.revisions(context) if last else {}
     missing = [episode_id for episode_id, rev in rows if stored.get(episode_id) != rev]
     cast = feeddata.show_cast(show.id)
-    pieces = feedstore.in_order(rows, render_items(show, missing, cast), last if stored else None)
-    head, tail = feed.render_channel(feeddata.channel(show, cast))
+    fresh, (head, tail) = render_items(show, missing, cast, lambda: feed.render_channel(
+        feeddata.channel(show, cast)))
+    pieces = feedstore.in_order(rows, fresh, last if stored else None)
     built = feedstore.store(folder, show.slug, head, pieces, tail, feed_rev=feed_rev,
                             context=context, expires_at=_next_publication(show.id),
                             moved_to=show.new_feed_url)
@@ -84,11 +89,13 @@ def _rebuild(show_id: int) -> Built:
     return built
 
 
-def render_items(show: Show, episode_ids: list[int], cast: list | None = None
-                 ) -> dict[int, feedstore.Rendered]:
-    """Render the given episodes' items (given in feed order), by episode id."""
+def render_items(show: Show, episode_ids: list[int], cast: list | None = None,
+                 meanwhile: Callable[[], T] = lambda: None
+                 ) -> tuple[dict[int, feedstore.Rendered], T]:
+    """Render the given episodes' items (given in feed order), by episode id, and answer what
+    `meanwhile` does once this process has done its share, while the feed helper may still work."""
     parts = feeddata.item_chunks(show, episode_ids, cast, size=PART)
-    return feedhelper.render(parts, len(episode_ids))
+    return feedhelper.render(parts, len(episode_ids), meanwhile)
 
 
 def _next_publication(show_id: int) -> float | None:

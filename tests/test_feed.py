@@ -540,6 +540,32 @@ def test_a_helper_that_dies_costs_nothing_but_time(app, client, full_show, monke
     assert helper_for_small_feeds._helper is None  # a new one starts on the next large feed
 
 
+def test_a_job_cut_short_leaves_nothing_for_the_next(app, full_show, monkeypatch,
+                                                     helper_for_small_feeds):
+    """A read that fails after the helper got its first items stops the helper, so nothing
+    of that job can come back as part of the next feed."""
+    from showbiz import feeddata
+
+    for n in range(5):
+        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
+    expected = full_rebuild(app)
+    original = feeddata.item_chunks
+
+    def failing(*args, **kwargs):
+        parts = original(*args, **kwargs)
+        yield next(parts)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(feeddata, "item_chunks", failing)
+    with pytest.raises(RuntimeError), app.app_context():
+        feeds.forget("news-hour")
+        feeds.rebuild(1)
+    assert helper_for_small_feeds._helper is None
+    monkeypatch.setattr(feeddata, "item_chunks", original)
+    assert helper_for_small_feeds.helper(wait=30) is not None
+    assert full_rebuild(app) == expected
+
+
 def test_addresses_built_once_and_pasted_match_built_ones(app):
     from showbiz.urls import Links
 

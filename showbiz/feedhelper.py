@@ -31,7 +31,7 @@ from . import feed, feedstore
 from .feedstore import Rendered
 
 PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
-SHARE = 0.65  # of the items, the helper's first: it starts while this process still reads
+SHARE = 0.7  # of the items, the helper's first: it starts while this process still reads
 PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render here
 _LENGTH = struct.Struct("!I")
@@ -184,15 +184,9 @@ def render(parts: Iterable[dict[int, feed.ItemData]], count: int,
         return _here({i: d for part in parts for i, d in part.items()}), meanwhile()
     try:
         found.start()
-        sent, sent_ids, mine = [], set(), {}
-        for part in parts:
-            if len(sent_ids) < count * SHARE:
-                # Kept as the bytes sent: the items themselves are freed while the helper works.
-                sent.append(found.send(("items", [(i, _plain(d)) for i, d in part.items()])))
-                sent_ids.update(part)
-            else:
-                mine.update(part)
+        sent, sent_ids, mine = _hand_out(found, parts, round(count * SHARE))
         rendered = _here(mine)
+        del mine  # freed before the wait, not after it
         _compress_chained(rendered)  # while the helper still works; its first waits for the answer
         extra = meanwhile()
         try:
@@ -210,6 +204,23 @@ def render(parts: Iterable[dict[int, feed.ItemData]], count: int,
         raise
     finally:
         found.busy.release()
+
+
+def _hand_out(found: Helper, parts: Iterable[dict[int, feed.ItemData]], share: int
+              ) -> tuple[list[bytes], set[int], dict[int, feed.ItemData]]:
+    """Send the first `share` items to the helper as they are read; keep the rest. Answers the
+    messages sent (the items themselves are freed while the helper works), their ids, and the
+    items kept."""
+    sent, sent_ids, mine = [], set(), {}
+    for part in parts:
+        items = list(part.items())
+        if len(sent_ids) < share:
+            given = items[:share - len(sent_ids)]
+            sent.append(found.send(("items", [(i, _plain(d)) for i, d in given])))
+            sent_ids.update(i for i, _ in given)
+            items = items[len(given):]
+        mine.update(items)
+    return sent, sent_ids, mine
 
 
 def _here(data: dict[int, feed.ItemData]) -> dict[int, Rendered]:
@@ -238,7 +249,7 @@ def _item(plain: tuple) -> feed.ItemData:
     persons, notes, transcripts = plain[last:]
     return feed.ItemData(*plain[:_AT], datetime.fromisoformat(plain[_AT]), *plain[first:last],
                          tuple(map(feed.PersonRef._make, persons)),
-                         tuple(map(feed.NoteRef._make, notes)),
+                         notes,  # plain tuples will do (feed.ItemData.notes)
                          tuple(map(feed.TranscriptRef._make, transcripts)))
 
 

@@ -5,7 +5,6 @@ changed) and spliced into the channel, newest first.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import html
 import re
@@ -140,7 +139,7 @@ def _person(person: PersonRef):
 
 def _persons(parent, persons) -> None:
     for person in persons:
-        parent.append(copy.copy(_person(person)))
+        parent.append(_person(person).__copy__())  # copy.copy() costs a microsecond more
 
 
 class _ChannelExtension(BaseExtension):
@@ -326,20 +325,26 @@ def notes_html(notes: tuple[NoteRef | tuple, ...]) -> NotesHtml:
     """The articles' list entries for describe() and full_notes(), their text escaped once."""
     # Two escapes of the joined fields instead of four per article: 40 calls an item were
     # a fifth of an item's rendering.
-    texts = [x for title, url, site, author, *_ in notes for x in (title or url, site, author)]
+    texts = []
+    for title, url, site, author, _, _ in notes:
+        texts += (title or url, site, author)
     escaped = _e(_SEP.join(texts), False).split(_SEP)
     urls = _e(_SEP.join([note[1] for note in notes])).split(_SEP)
     if len(escaped) != len(texts) or len(urls) != len(notes):  # a NUL slipped past input
         escaped, urls = [_e(x, False) for x in texts], [_e(note[1]) for note in notes]
     short, full, fields = [], [], iter(escaped)
     for note, url, title, site, author in zip(notes, urls, fields, fields, fields):
+        *_, start_seconds, comment = note
         link = f'<a href="{url}">{title}</a>'
-        short.append(f"<li>{link} ({site})</li>" if site else f"<li>{link}</li>")
-        byline = f"{site} · by {author}" if site and author else site or author and f"by {author}"
-        *_, start_seconds, comment_html = note
         when = "" if start_seconds is None else _when(start_seconds)
-        full.append(f"<li>{when}{link} <em>{byline}</em>{comment_html}</li>" if byline
-                    else f"<li>{when}{link}{comment_html}</li>")
+        if site:
+            short.append(f"<li>{link} ({site})</li>")
+            byline = f"{site} · by {author}" if author else site
+        else:
+            short.append(f"<li>{link}</li>")
+            byline = f"by {author}" if author else ""
+        full.append(f"<li>{when}{link} <em>{byline}</em>{comment}</li>" if byline
+                    else f"<li>{when}{link}{comment}</li>")
     return NotesHtml(short, full)
 
 

@@ -97,7 +97,7 @@ def item_chunks(show: Show, episode_ids: list[int], cast: list | None = None,
                 chapters_url=chapters_page(e.slug) if has_chapters else "",
                 persons=cast_of(credits.get(e.id, ())),
                 notes=tuple(own),
-                transcripts=tuple(feed.TranscriptRef(media(t.key), t.mime_type, t.language)
+                transcripts=tuple((media(t.key), t.mime_type, t.language)
                                   for t in transcripts.get(e.id, ())))
         yield {episode_id: found[episode_id] for episode_id in ids if episode_id in found}
 
@@ -136,12 +136,13 @@ class _People:
         self.page, self.media = links.varying("public.person", "slug"), links.varying_media()
         self.refs = {}
 
-    def ref(self, row) -> feed.PersonRef:
+    def ref(self, row) -> tuple:
+        """A credit row's person, as a plain tuple in feed.PersonRef's field order."""
         key = (row.person_id, row.role, row.group)
         found = self.refs.get(key)
         if found is None:
-            found = self.refs[key] = feed.PersonRef(row.name, row.role, row.group,
-                                                    self.page(row.slug), self.media(row.image_key))
+            found = self.refs[key] = (row.name, row.role, row.group, self.page(row.slug),
+                                      self.media(row.image_key))
         return found
 
 
@@ -161,7 +162,7 @@ class _Cast:
         self.show = [((row.person_id, row.role), people.ref(row)) for row in show_cast]
         self.whole = tuple(ref for _, ref in self.show)  # an episode with no credits of its own
 
-    def of(self, credits: list) -> tuple[feed.PersonRef, ...]:
+    def of(self, credits: list) -> tuple[tuple, ...]:
         """The persons of an episode with these credits rows."""
         if not credits:
             return self.whole

@@ -40,7 +40,7 @@ ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render he
 KEEP = f"glibc.malloc.trim_threshold={1 << 30}:glibc.malloc.mmap_threshold={32 << 20}"
 _LENGTH = struct.Struct("!I")
 _AT = feed.ItemData._fields.index("published_at")
-_NESTED = _AT + 1, len(feed.ItemData._fields) - 3  # the fields between, then the three tuples
+_REFS = feed.ItemData._fields.index("persons")  # from here on, tuples of references
 
 
 T = TypeVar("T")
@@ -244,18 +244,13 @@ def _compress_chained(rendered: dict[int, Rendered]) -> None:
 
 def _plain(data: feed.ItemData) -> tuple:
     """ItemData as the plain tuples marshal carries (no subclasses, no datetimes)."""
-    last = _NESTED[1]
-    return (*data[:_AT], data.published_at.isoformat(), *data[_AT + 1:last],
-            *(tuple(map(tuple, refs)) for refs in data[last:]))
+    # The references are plain tuples already when feeddata read them: tuple() returns those.
+    return (*data[:_AT], data.published_at.isoformat(), *data[_AT + 1:_REFS],
+            *(tuple(map(tuple, refs)) for refs in data[_REFS:]))
 
 
 def _item(plain: tuple) -> feed.ItemData:
-    first, last = _NESTED
-    persons, notes, transcripts = plain[last:]
-    return feed.ItemData(*plain[:_AT], datetime.fromisoformat(plain[_AT]), *plain[first:last],
-                         tuple(map(feed.PersonRef._make, persons)),
-                         notes,  # plain tuples will do (feed.ItemData.notes)
-                         tuple(map(feed.TranscriptRef._make, transcripts)))
+    return feed.ItemData(*plain[:_AT], datetime.fromisoformat(plain[_AT]), *plain[_AT + 1:])
 
 
 # --- the helper's side ---------------------------------------------------------------------

@@ -256,9 +256,10 @@ class Article(db.Model):
 
 class ShowNote(db.Model):
     """An article cited in an episode, in order, optionally at a time with a comment."""
+    # An episode's notes are read in order (pages, feeds): the index gives that order.
+    __table_args__ = (Index("ix_show_note_episode_position", "episode_id", "position"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"),
-                                            index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"))
     article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="RESTRICT"),
                                             index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -226,7 +226,7 @@ def render_items(items: list[ItemData], keep: list | None = None) -> list[bytes]
 
     feedgen renders entries only inside a feed (where the namespaces are declared with their
     usual prefixes), so the items are rendered as one feed and cut apart. `keep` takes the
-    rendered feed for a caller that frees it later (15 us an item) when it has time to spare.
+    rendered feed for a caller that frees it later (6 us an item) when it has time to spare.
     """
     if not items:
         return []

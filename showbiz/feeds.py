@@ -38,7 +38,8 @@ from .models import (
 SLUG = re.compile(r"[a-z0-9-]{1,120}")
 STALE_KEY = "showbiz.stale_feeds"
 CACHE_SECONDS = 300
-PART = 100  # items read at a time: the feed helper starts on the first while the rest are read
+# Items read first (later parts grow to feeddata.CHUNK): the helper starts on them early.
+PART = 100
 
 T = TypeVar("T")
 

@@ -39,6 +39,7 @@ ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render he
 # system and fault it in again page by page (4,000-11,000 faults, 10-25 ms, a 5,000-item job).
 # (32 MiB is the most glibc takes for mmap_threshold; it drops a tunable it does not take.)
 KEEP = f"glibc.malloc.trim_threshold={1 << 30}:glibc.malloc.mmap_threshold={32 << 20}"
+KEPT_ITEMS = 2000
 _LENGTH = struct.Struct("!I")
 _AT = feed.ItemData._fields.index("published_at")
 _REFS = feed.ItemData._fields.index("persons")  # from here on, tuples of references
@@ -263,17 +264,19 @@ def main() -> None:
     gc.disable()  # as in feeds.rebuild: a render makes a million short-lived objects, no cycles
     stdout.write(b"R")
     stdout.flush()
-    before, before_id, trees = b"", None, []
+    before, before_id, trees, kept = b"", None, [], 0
     while header := stdin.read(_LENGTH.size):
         message = marshal.loads(stdin.read(_LENGTH.unpack(header)[0]))
         if message[0] == "end":
             _answer(stdout, ("done",))
-            before, before_id = b"", None
-            trees.clear()  # freeing the rendered trees (15 us an item) waits until now
+            before, before_id, kept = b"", None, 0
+            trees.clear()  # freeing the rendered trees (6 us an item) waits until now...
             gc.collect()
             continue
         ids = [episode_id for episode_id, _ in message[1]]
-        xmls = feed.render_items([_item(plain) for _, plain in message[1]], keep=trees)
+        kept += len(message[1])  # ...for the first KEPT_ITEMS items (13 kB each) of a job
+        xmls = feed.render_items([_item(plain) for _, plain in message[1]],
+                                 keep=trees if kept <= KEPT_ITEMS else None)
         done = []
         for episode_id, xml in zip(ids, xmls):
             done.append((episode_id, xml, feedstore.deflate(xml, before), before_id))

@@ -513,6 +513,16 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def machine_speed() -> str:
+    """A fixed pure-Python loop, timed: on a shared VM the same code runs up to 1.7x slower
+    from one minute to the next, and this shows which kind of minute the figures came from."""
+    def loop() -> None:
+        total = 0
+        for i in range(3_000_000):
+            total += i
+    return f"reference loop {min(_clock(loop) for _ in range(3)):.0f} ms"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -528,7 +538,8 @@ def rebuild_figures(
     from showbiz.models import Episode
 
     passed, per_episode, per_episode_min = True, {}, {}
-    print(f"\n== rebuild (in-process showbiz.feeds.rebuild, database read included; {load()}) ==")
+    print(f"\n== rebuild (in-process showbiz.feeds.rebuild, database read included; {load()}; "
+          f"{machine_speed()}) ==")
     # A process starts its helper on its first large feed and uses it from the next one on.
     used = feedhelper.helper(wait=30) is not None
     print(f"feed helper process: {'ready' if used else 'none (one core)'}; feeds of "
@@ -549,7 +560,7 @@ def rebuild_figures(
             f"full rebuild, {size:5d} episodes: median {med:7.1f} ms, min {min(samples):7.1f} ms"
             f" over {full_runs} runs; {per_episode[size] * 1000:6.1f} us/episode; "
             f"feed {len(built.xml) / 1e6:.2f} MB, gzip {len(built.gz) / 1e6:.2f} MB; "
-            f"target <= {target:.0f} ms  {verdict(ok)}"
+            f"target <= {target:.0f} ms  {verdict(ok)}; after it: {machine_speed()}"
         )
         if not ok or want_profile:
             print(f"  stage breakdown, {size} episodes (median of 3 instrumented runs, ms):")

@@ -225,8 +225,8 @@ def test_empty_show_gives_a_valid_feed(app, client):
 
 
 def test_notes_go_out_as_cdata_unless_they_could_break_it():
-    """content:encoded is CDATA; notes that hold "]]>" or "</item" (a host's HTML attribute
-    can) are escaped instead, and every item still comes out whole."""
+    """content:encoded and the description are CDATA; notes that hold "]]>" or "</item" (a
+    host's HTML attribute can) are escaped instead, and every item still comes out whole."""
     notes = {"plain": '<p>Plain <a href="https://a.example/?x=1&amp;y=2">notes</a></p>',
              "cdata end": '<p><a title="a ]]> b" href="https://a.example/">x</a></p>',
              "item end": '<p><a title="</item><item>" href="https://a.example/">x</a></p>'}
@@ -236,7 +236,9 @@ def test_notes_go_out_as_cdata_unless_they_could_break_it():
                               notes_html=html) for i, (name, html) in enumerate(notes.items())]
     rendered = feedxml.render_items(items)
     assert [part.count(b"<guid") for part in rendered] == [1, 1, 1]
-    assert b"<![CDATA[" in rendered[0] and b"<![CDATA[" not in rendered[1] + rendered[2]
+    encoded = [b"<content:encoded><![CDATA[" in part for part in rendered]
+    assert encoded == [True, False, False]
+    assert all(b"<description><![CDATA[<p>" in part for part in rendered)
     channel = feedxml.ChannelData(title="T", link="https://x.example/", description="D",
                                   feed_url="https://x.example/feed.xml", language="en",
                                   podcast_guid=str(uuid.uuid4()))
@@ -246,6 +248,22 @@ def test_notes_go_out_as_cdata_unless_they_could_break_it():
     assert [item.find(encoded).text for item in root.iter("item")] == list(notes.values())
     parsed = feedparser.parse(head + b"".join(rendered) + tail)
     assert not parsed.bozo and [e.id for e in parsed.entries] == list(notes)
+
+
+def test_a_description_that_cannot_be_cdata_is_escaped():
+    """A summary too long for Apple's 4,000 bytes ends with the raw episode address: if that
+    held "]]>", the description goes out escaped, and the item still parses."""
+    data = feedxml.ItemData(guid="g", title="T", link="https://x.example/e/]]>",
+                            published_at=utcnow(), enclosure_url="https://x.example/a.mp3",
+                            size_bytes=1, mime_type="audio/mpeg", duration_seconds=1,
+                            summary="word " * 1200)
+    [item] = feedxml.render_items([data])
+    assert b"<description><![CDATA[" not in item
+    root = etree.fromstring(b'<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+                            b'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+                            b'xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+                            + item + b"</rss>")
+    assert root.findtext("item/description") == feedxml.describe(data)
 
 
 def test_hostile_but_legal_text_keeps_the_feed_valid(app, client):

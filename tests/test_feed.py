@@ -169,8 +169,11 @@ def test_apple_requirements_field_by_field(app, client, full_show):
         assert item.findtext("itunes:episodeType", namespaces=NS) in ("full", "trailer")
         assert len(item.findtext("description").encode()) <= 4000
         assert item.findtext("link").startswith(BASE + "/shows/news-hour/episodes/")
+        for tag in ("duration", "explicit", "episodeType"):  # written once, by our extension
+            assert len(item.findall(f"itunes:{tag}", NS)) == 1
     first = items[0]
     assert first.findtext("itunes:episode", namespaces=NS) == "7"
+    assert first.findtext("itunes:season", namespaces=NS) == "2"
     assert first.findtext("podcast:season", namespaces=NS) == "2"
     content = first.findtext("content:encoded", namespaces=NS)
     assert "Reuters" in content and "Kyle Anzalone" in content and "[0:06]" in content

@@ -260,7 +260,7 @@ def render_items(items: list[ItemData], keep: list | None = None) -> list[bytes]
 
 
 class _NamespaceOnly(BaseExtension):
-    """Declares the Podcasting 2.0 namespace on a feed whose channel says nothing more."""
+    """Declares the iTunes and Podcasting 2.0 namespaces on the feed items are rendered in."""
 
     def extend_ns(self):
         return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
@@ -274,7 +274,8 @@ def _entry(entry: FeedEntry, data: ItemData) -> None:
     articles = notes_html(data.notes)
     # CDATA spares lxml escaping every tag of the notes and the description (5% of the feed's
     # bytes and time). It cannot hold "]]>", and render_items() cuts items at "</item>": only
-    # a host's own HTML (an attribute value) could bring either, and then the text is escaped.
+    # a host's own HTML (an attribute value) or the raw address ending a clipped description
+    # could bring either, and then that text is escaped instead.
     description = describe(data, articles)
     entry.description(etree.CDATA(description) if _fits_cdata(description) else description)
     notes = full_notes(data, articles)

@@ -39,7 +39,7 @@ ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render he
 # system and fault it in again page by page (4,000-11,000 faults, 10-25 ms, a 5,000-item job).
 # (32 MiB is the most glibc takes for mmap_threshold; it drops a tunable it does not take.)
 KEEP = f"glibc.malloc.trim_threshold={1 << 30}:glibc.malloc.mmap_threshold={32 << 20}"
-KEPT_ITEMS = 2000
+KEPT_ITEMS = 2000  # of a job: their rendered trees are freed once it is answered (13 kB each)
 _LENGTH = struct.Struct("!I")
 _AT = feed.ItemData._fields.index("published_at")
 _REFS = feed.ItemData._fields.index("persons")  # from here on, tuples of references

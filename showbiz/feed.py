@@ -22,7 +22,7 @@ from .timecodes import format_timecode
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 DESCRIPTION_LIMIT = 4000  # bytes; Apple's limit for descriptions
-ITEM_FORMAT = "6"  # bump when rendering changes, so items cached by an older version are redone
+ITEM_FORMAT = "7"  # bump when rendering changes, so items cached by an older version are redone
 
 
 class PersonRef(NamedTuple):
@@ -273,13 +273,16 @@ def _entry(entry: FeedEntry, data: ItemData) -> None:
     entry.published(data.published_at)
     articles = notes_html(data.notes)
     # CDATA spares lxml escaping every tag of the notes and the description (5% of the feed's
-    # bytes and time). It cannot hold "]]>", and render_items() cuts items at "</item>": only
-    # a host's own HTML (an attribute value) or the raw address ending a clipped description
-    # could bring either, and then that text is escaped instead.
+    # bytes and time). It cannot hold "]]>", and render_items() cuts items at "</item>". Both
+    # texts are our own tags around escaped text (no "<" or ">"), which cannot form either,
+    # and a few raw pieces, checked here instead of the whole texts (8 us an item): a host's
+    # sanitised HTML (an attribute value can hold both) and the address ending a clipped
+    # description. Where one holds either, that text is escaped instead.
     description = describe(data, articles)
-    entry.description(etree.CDATA(description) if _fits_cdata(description) else description)
+    entry.description(etree.CDATA(description) if _fits_cdata(data.link) else description)
     notes = full_notes(data, articles)
-    entry.content(notes, type="CDATA" if _fits_cdata(notes) else None)
+    raw = _SEP.join([data.notes_html, *[note[5] for note in data.notes]])
+    entry.content(notes, type="CDATA" if _fits_cdata(raw) else None)
     entry.enclosure(data.enclosure_url, str(data.size_bytes), data.mime_type)
     entry.podcastindex.data = data
 
@@ -403,4 +406,4 @@ def full_notes(data: ItemData, notes: NotesHtml | None = None) -> str:
     if data.persons:
         people = ", ".join(f"{name} ({role})" for name, role, *_ in data.persons)
         parts.append(f"<p>With {_e(people, False)}.</p>")
-    return "".join(parts) or data.title
+    return "".join(parts) or f"<p>{_e(data.title, False)}</p>"

@@ -1,6 +1,7 @@
 """The podcast feed: what it says (checked with three real parsers and Apple's rules), and how it
 is kept: rendered on write, served as stored bytes, refreshed at scheduled publishing times."""
 import gzip
+import html
 import io
 import os
 import time
@@ -251,6 +252,23 @@ def test_notes_go_out_as_cdata_unless_they_could_break_it():
     assert [item.find(encoded).text for item in root.iter("item")] == list(notes.values())
     parsed = feedparser.parse(head + b"".join(rendered) + tail)
     assert not parsed.bozo and [e.id for e in parsed.entries] == list(notes)
+
+
+def test_an_item_with_only_a_title_carries_it_as_escaped_html():
+    """With no summary, notes or credits, content:encoded is the title, escaped like any text:
+    it is HTML, and CDATA around it must not be broken by the title."""
+    title = "Tokyo ]]> </item><item> <b>review</b> & more"
+    data = feedxml.ItemData(guid="g", title=title, link="https://x.example/e/",
+                            published_at=utcnow(), enclosure_url="https://x.example/a.mp3",
+                            size_bytes=1, mime_type="audio/mpeg", duration_seconds=1)
+    [item] = feedxml.render_items([data])
+    root = etree.fromstring(b'<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+                            b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+                            b'xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+                            + item + b"</rss>")
+    assert root.findtext("item/title") == title
+    content = root.findtext("item/{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert content == f"<p>{html.escape(title, False)}</p>"
 
 
 def test_a_description_that_cannot_be_cdata_is_escaped():

@@ -5,9 +5,9 @@ Rendering an item is Python holding the GIL (feedgen and lxml, ~115 us an item),
 cannot share the work: read, rendered and compressed in one process, 1,000 items took 190 ms.
 The helper is a plain child process (`python -m showbiz.feedhelper`, started on first need,
 never forked from a threaded server), fed ItemData as marshal tuples through a pipe, part by
-part as they are read. It answers each part as soon as it is done: each item's XML and its
-deflate segment, compressed after the item before it as feedstore.in_order would. Any trouble
-with it, and this process renders those items itself.
+part as they are read. It answers each part as soon as it is done: each item's XML and the
+part's deflate segments (feedstore.compress), the first after the last part's last item. Any
+trouble with it, and this process renders those items itself.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import feed, feedstore
-from .feedstore import Rendered
+from .feedstore import Rendered, Segment
 
 PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
 SHARE = 0.65  # of the items, the helper's first: it starts while this process still reads
@@ -92,17 +92,18 @@ class Helper:
         helper never waits on a full pipe and the last answer is all that is left at the end."""
         self.answers = self.reader.submit(self._collect)
 
-    def _collect(self) -> list:
-        found = []
+    def _collect(self) -> Rendered:
+        found = Rendered({}, [])
         while True:
             length = _LENGTH.unpack(self._read(_LENGTH.size))[0]
             message = marshal.loads(self._read(length))
             if message[0] == "done":
                 return found
-            found += message[1]
+            found.xml.update(message[1])
+            found.segments.extend(Segment(*segment) for segment in message[2])
 
-    def answer(self) -> list:
-        """The helper's answers to the job sent (HelperError if they do not come in time)."""
+    def answer(self) -> Rendered:
+        """The helper's answer to the job sent (HelperError if it does not come in time)."""
         self.send(("end",))
         try:
             self.writer.submit(lambda: None).result(ANSWER_SECONDS)  # every write went out
@@ -182,30 +183,33 @@ def stop() -> None:
 
 
 def render(parts: Iterable[dict[int, feed.ItemData]], count: int,
-           meanwhile: Callable[[], T] = lambda: None) -> tuple[dict[int, Rendered], T]:
+           meanwhile: Callable[[], T] = lambda: None) -> tuple[Rendered, T]:
     """Render `count` items arriving in parts, in feed order: the first ones in the helper when
     there are enough of them and it is ready, the rest here, meanwhile. Answers them by id,
     and what `meanwhile` answers: it runs here while the helper may still be at work."""
     found = helper() if count >= PARALLEL_FROM else None
     if found is None or not found.busy.acquire(blocking=False):
-        return _here({i: d for part in parts for i, d in part.items()}), meanwhile()
+        return Rendered(_here({i: d for part in parts for i, d in part.items()}), []), meanwhile()
     try:
         found.start()
         sent, sent_ids, mine = _hand_out(found, parts, round(count * SHARE))
-        rendered = _here(mine)
+        xml = _here(mine)
         del mine  # freed before the wait, not after it
-        _compress_chained(rendered)  # while the helper still works; its first waits for the answer
+        # Compressed while the helper still works; the first segment with no dictionary, as
+        # the item before it is the helper's last.
+        segments = feedstore.compress(list(xml.items()))
         extra = meanwhile()
         try:
             answer = found.answer()
-            rendered.update((i, Rendered(xml, gz, after)) for i, xml, gz, after in answer)
-            if sent_ids - set(rendered):
+            if sent_ids - set(answer.xml):
                 raise HelperError("the feed helper left items out")
+            xml.update(answer.xml)
+            segments += answer.segments
         except HelperError:
             stop()  # the next large feed starts a new one
-            rendered.update(_here({i: _item(plain) for message in sent
-                                   for i, plain in marshal.loads(message)[1]}))
-        return rendered, extra
+            xml.update(_here({i: _item(plain) for message in sent
+                              for i, plain in marshal.loads(message)[1]}))
+        return Rendered(xml, segments), extra
     except BaseException:  # a job left half sent: its answers must not reach the next one
         stop()
         raise
@@ -230,18 +234,8 @@ def _hand_out(found: Helper, parts: Iterable[dict[int, feed.ItemData]], share: i
     return sent, sent_ids, mine
 
 
-def _here(data: dict[int, feed.ItemData]) -> dict[int, Rendered]:
-    return {i: Rendered(xml) for i, xml in zip(data, feed.render_items(list(data.values())))}
-
-
-def _compress_chained(rendered: dict[int, Rendered]) -> None:
-    """Deflate each item but the first after the one before it."""
-    before_id = before = None
-    for episode_id, made in rendered.items():
-        if before is not None:
-            rendered[episode_id] = made._replace(gz=feedstore.deflate(made.xml, before),
-                                                 after=before_id)
-        before_id, before = episode_id, made.xml
+def _here(data: dict[int, feed.ItemData]) -> dict[int, bytes]:
+    return dict(zip(data, feed.render_items(list(data.values()))))
 
 
 def _plain(data: feed.ItemData) -> tuple:
@@ -264,12 +258,12 @@ def main() -> None:
     gc.disable()  # as in feeds.rebuild: a render makes a million short-lived objects, no cycles
     stdout.write(b"R")
     stdout.flush()
-    before, before_id, trees, kept = b"", None, [], 0
+    before, trees, kept = None, [], 0
     while header := stdin.read(_LENGTH.size):
         message = marshal.loads(stdin.read(_LENGTH.unpack(header)[0]))
         if message[0] == "end":
             _answer(stdout, ("done",))
-            before, before_id, kept = b"", None, 0
+            before, kept = None, 0
             trees.clear()  # freeing the rendered trees (6 us an item) waits until now...
             gc.collect()
             continue
@@ -277,11 +271,10 @@ def main() -> None:
         kept += len(message[1])  # ...for the first KEPT_ITEMS items (13 kB each) of a job
         xmls = feed.render_items([_item(plain) for _, plain in message[1]],
                                  keep=trees if kept <= KEPT_ITEMS else None)
-        done = []
-        for episode_id, xml in zip(ids, xmls):
-            done.append((episode_id, xml, feedstore.deflate(xml, before), before_id))
-            before, before_id = xml, episode_id
-        _answer(stdout, ("items", done))
+        done = list(zip(ids, xmls))
+        segments = feedstore.compress(done, before)
+        before = done[-1]
+        _answer(stdout, ("items", done, [tuple(segment) for segment in segments]))
 
 
 def _answer(stdout, message) -> None:

@@ -81,8 +81,8 @@ def _rebuild(show_id: int) -> Built:
     cast = feeddata.show_cast(show.id)
     fresh, (head, tail) = render_items(show, missing, cast, lambda: feed.render_channel(
         feeddata.channel(show, cast)))
-    pieces = feedstore.in_order(rows, fresh, last if stored else None)
-    built = feedstore.store(folder, show.slug, head, pieces, tail, feed_rev=feed_rev,
+    layout = feedstore.in_order(rows, fresh, last if stored else None)
+    built = feedstore.store(folder, show.slug, head, layout, tail, feed_rev=feed_rev,
                             context=context, expires_at=_next_publication(show.id),
                             moved_to=show.new_feed_url)
     if built.expires_at:
@@ -92,7 +92,7 @@ def _rebuild(show_id: int) -> Built:
 
 def render_items(show: Show, episode_ids: list[int], cast: list | None = None,
                  meanwhile: Callable[[], T] = lambda: None
-                 ) -> tuple[dict[int, feedstore.Rendered], T]:
+                 ) -> tuple[feedstore.Rendered, T]:
     """Render the given episodes' items (given in feed order), by episode id, and answer what
     `meanwhile` does once this process has done its share, while the feed helper may still work."""
     parts = feeddata.item_chunks(show, episode_ids, cast, size=PART)

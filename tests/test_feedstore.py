@@ -21,19 +21,26 @@ def item(episode_id: int, rev: int, rng: random.Random) -> bytes:
     return f"<item><guid>{episode_id}</guid><rev>{rev}</rev><p>{text}</p></item>".encode()
 
 
-def build(folder, order, rendered, last, *, feed_rev=1, slug="show"):
-    """Store a feed of `order` [(id, rev)], rendering only what `last` lacks, like feeds.rebuild."""
+def build(folder, order, rendered, last, *, feed_rev=1, slug="show", made=()):
+    """Store a feed of `order` [(id, rev)], rendering only what `last` lacks, like feeds.rebuild;
+    `made`: deflate segments the renderers made."""
     stored = last.revisions("ctx") if last else {}
-    fresh = {i: feedstore.Rendered(rendered[(i, rev)]) for i, rev in order
-             if stored.get(i) != rev}
-    pieces = feedstore.in_order(order, fresh, last if stored else None)
-    built = feedstore.store(folder, slug, HEAD, pieces, TAIL, feed_rev=feed_rev, context="ctx",
+    fresh = {i: rendered[(i, rev)] for i, rev in order if stored.get(i) != rev}
+    layout = feedstore.in_order(order, feedstore.Rendered(fresh, list(made)),
+                                last if stored else None)
+    built = feedstore.store(folder, slug, HEAD, layout, TAIL, feed_rev=feed_rev, context="ctx",
                             expires_at=None, moved_to="")
+    assert gzip.decompress(built.gz) == built.xml
     return built, set(fresh)
 
 
 def segments(built):
-    return {i: built.gz[gs:ge] for i, (_, _, _, gs, ge, _) in built.items.items()}
+    """A feed's deflate segments: (episode ids, whether after the item before them, bytes)."""
+    ids, found, at = list(built.items), set(), 0
+    for count, start, end, primed in built.segments:
+        found.add((tuple(ids[at:at + count]), primed, built.gz[start:end]))
+        at += count
+    return found
 
 
 def test_gzip_copy_stays_valid_through_every_kind_of_change(tmp_path):
@@ -48,12 +55,13 @@ def test_gzip_copy_stays_valid_through_every_kind_of_change(tmp_path):
         render(*key)
     built, fresh = build(tmp_path, order, rendered, None)
     assert len(fresh) == 200
-    # Each item is primed with the one before it: close to compressing the feed in one go, and
-    # well below compressing each item alone.
+    # Segments of consecutive items, each primed with the item before it: as small as
+    # compressing the feed in one go, and well below compressing each item alone.
     whole = len(gzip.compress(built.xml, compresslevel=1))  # nginx's default
     alone = sum(len(feedstore.deflate(rendered[key])) for key in order)
-    assert len(built.gz) <= 1.25 * whole and len(built.gz) < 0.8 * alone
-    for step in range(40):
+    assert len(built.gz) <= 1.05 * whole and len(built.gz) < 0.75 * alone
+    assert [count for count, *_ in built.segments] == [feedstore.RUN] * 12 + [8]
+    for step in range(60):
         change = rng.choice(["edit", "publish", "unpublish", "move"])
         if change == "edit":
             at = rng.randrange(len(order))
@@ -69,20 +77,49 @@ def test_gzip_copy_stays_valid_through_every_kind_of_change(tmp_path):
         before = built
         built, fresh = build(tmp_path, order, rendered, built, feed_rev=step + 2)
         assert built.xml == HEAD + b"".join(rendered[key] for key in order) + TAIL, change
-        assert gzip.decompress(built.gz) == built.xml, change
         assert gzip.decompress((tmp_path / "show.xml.gz").read_bytes()) == built.xml
         assert (tmp_path / "show.xml").read_bytes() == built.xml
         assert len(fresh) <= 1, change  # only an edited or new item is rendered again
-        # Every item keeps its compressed bytes unless it or the item before it changed.
-        old, new = segments(before), segments(built)
-        previous = {key: order[n - 1] if n else None for n, key in enumerate(order)}
-        before_order = {i: rev for i, (rev, *_rest) in before.items.items()}
-        old_previous = {(i, entry[0]): tuple(entry[5]) if entry[5] else None
-                        for i, entry in before.items.items()}
-        for key in order:
-            i, rev = key
-            if before_order.get(i) == rev and old_previous.get(key, "x") == previous[key]:
-                assert new[i] == old[i], change
+        # A change compresses again only the segments around the one or two places it touched
+        # (and short ones next to them), never the feed.
+        again = segments(built) - segments(before)
+        assert sum(len(ids) for ids, *_ in again) <= 4 * feedstore.RUN, change
+    assert len(built.gz) <= 1.1 * len(gzip.compress(built.xml, compresslevel=1))
+
+
+def test_segments_made_while_rendering_are_kept_where_they_hold(tmp_path):
+    """The renderers' segments are used as they are where their items stand in the same order
+    after the same item (or primed with none); elsewhere their items are compressed again."""
+    rng = random.Random(5)
+    order = [(i, 0) for i in range(40, 0, -1)]
+    rendered = {key: item(*key, rng) for key in order}
+    pairs = [(i, rendered[(i, rev)]) for i, rev in order]
+    made = feedstore.compress(pairs[:20]) + feedstore.compress(pairs[20:], pairs[19])
+    built, _ = build(tmp_path, order, rendered, None, made=made)
+    assert segments(built) == {(s.ids, s.after is not None, s.gz) for s in made}
+    alone = feedstore.compress(pairs[24:])  # no dictionary: holds anywhere
+    misplaced = feedstore.compress(pairs[20:24], pairs[3])  # primed with the wrong item
+    built, _ = build(tmp_path, order, rendered, None, feed_rev=2,
+                     made=feedstore.compress(pairs[:20]) + misplaced + alone)
+    kept = segments(built)
+    assert {(s.ids, False, s.gz) for s in alone} <= kept
+    assert not {(s.ids, True, s.gz) for s in misplaced} & kept
+    assert [count for count, *_ in built.segments] == [16, 4, 4, 16]
+
+
+def test_publishing_week_after_week_keeps_segments_whole(tmp_path):
+    """Each new episode is compressed with the short segment of the ones before it, so the top of
+    a feed never turns into one-item segments (each as large as an item compressed alone)."""
+    rng = random.Random(9)
+    order = [(i, 0) for i in range(40, 0, -1)]
+    rendered = {key: item(*key, rng) for key in order}
+    built, _ = build(tmp_path, order, rendered, None)
+    for week in range(1, 21):
+        order.insert(0, (100 + week, 0))
+        rendered[order[0]] = item(*order[0], rng)
+        built, fresh = build(tmp_path, order, rendered, built, feed_rev=week + 1)
+        assert fresh == {100 + week}
+    assert [count for count, *_ in built.segments] == [4, 16, 16, 16, 8]
 
 
 def test_an_older_rebuild_never_overwrites_a_newer_one(tmp_path):

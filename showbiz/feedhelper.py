@@ -32,7 +32,7 @@ from . import feed, feedstore
 from .feedstore import Rendered, Segment
 
 PARALLEL_FROM = 200  # items; for fewer, handing them over costs more than it saves
-SHARE = 0.65  # of the items, the helper's first: it starts while this process still reads
+SHARE = 0.68  # of the items, the helper's first: it starts while this process still reads
 PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 ANSWER_SECONDS = 60.0  # a helper that takes longer is stuck: kill it, render here
 # The helper keeps the memory a job used for the next one: glibc would hand it back to the

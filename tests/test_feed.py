@@ -254,6 +254,22 @@ def test_notes_go_out_as_cdata_unless_they_could_break_it():
     assert not parsed.bozo and [e.id for e in parsed.entries] == list(notes)
 
 
+def test_dates_are_rfc2822_in_utc():
+    """pubDate is written by our extension, not feedgen: English names, UTC, any zone given."""
+    from datetime import UTC, datetime, timezone
+    from email.utils import format_datetime
+
+    paris = timezone(timedelta(hours=1))
+    for when in (datetime(2026, 1, 4, 23, 30, 5, tzinfo=paris), datetime(2024, 2, 29, 0, 0, 0),
+                 datetime(2026, 11, 26, 9, 5, 59, tzinfo=UTC)):
+        written = feedxml._rfc2822(when)
+        expected = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+        assert written == format_datetime(expected).replace("-0000", "+0000")
+        assert parsedate_to_datetime(written) == expected
+    assert feedxml._rfc2822(datetime(2026, 1, 4, 23, 30, 5, tzinfo=paris)).startswith(
+        "Sun, 04 Jan 2026 22:30:05")
+
+
 def test_an_item_with_only_a_title_carries_it_as_escaped_html():
     """With no summary, notes or credits, content:encoded is the title, escaped like any text:
     it is HTML, and CDATA around it must not be broken by the title."""

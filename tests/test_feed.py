@@ -345,6 +345,24 @@ def test_conditional_get_head_and_gzip(app, client, host):
     assert gzip.decompress(zipped.data) == first.data
 
 
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_feed_goes_out_whole_or_in_pieces(app, client, host, monkeypatch, whole):
+    """Small bodies go out in one piece, large ones in pieces: the same bytes either way."""
+    from showbiz.web import feedserve
+
+    make_episode(app, 1, title="One")
+    monkeypatch.setattr(feedserve, "WHOLE", 1 << 30 if whole else 0)
+    monkeypatch.setattr(feedserve, "PIECE", 500)
+    with app.app_context():
+        built = feeds.cached("news-hour")
+    assert len(built.xml) > 1000  # several pieces
+    pieces = list(feedserve._pieces(built.xml))
+    assert len(pieces) == (1 if whole else -(-len(built.xml) // 500))
+    assert get_feed(client).data == built.xml
+    zipped = get_feed(client, **{"Accept-Encoding": "gzip"})
+    assert zipped.data == built.gz and int(zipped.headers["Content-Length"]) == len(built.gz)
+
+
 def test_a_304_needs_no_database(app, client, host):
     etag = get_feed(client).headers["ETag"]
     queries = []

@@ -1,8 +1,8 @@
 """A second process for large feeds: it renders and compresses the first items of a feed while
 this process reads and renders the rest.
 
-Rendering an item is Python holding the GIL (feedgen and lxml, ~115 us an item), so threads
-cannot share the work: read, rendered and compressed in one process, 1,000 items took 190 ms.
+Rendering an item is Python holding the GIL (feedgen and lxml, ~90 us an item), so threads
+cannot share the work: in one process, a 1,000-item rebuild takes about 155 ms (100 with it).
 The helper is a plain child process (`python -m showbiz.feedhelper`, started on first need,
 never forked from a threaded server), fed ItemData as marshal tuples through a pipe, part by
 part as they are read. It answers each part as soon as it is done: each item's XML and the

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import random
 
@@ -142,6 +143,21 @@ def test_damaged_files_are_never_served(tmp_path):
     target.write_bytes(built.xml[:-10])  # what a crash could leave behind
     feedstore._memory.clear()
     assert feedstore.cached(tmp_path, "show") is None
+
+
+def test_a_feed_stored_by_an_older_layout_is_rendered_again(tmp_path):
+    """Metadata from before deflate segments (no "layout") is neither served nor reused."""
+    rng = random.Random(4)
+    rendered = {(n, 0): item(n, 0, rng) for n in range(1, 4)}
+    build(tmp_path, [(3, 0), (2, 0), (1, 0)], rendered, None)
+    meta_path = tmp_path / "show.json"
+    meta = json.loads(meta_path.read_bytes())
+    del meta["layout"]
+    meta_path.write_text(json.dumps(meta))
+    feedstore._memory.clear()
+    feedstore._previous.clear()
+    assert feedstore.cached(tmp_path, "show") is None
+    assert feedstore.previous(tmp_path, "show") is None
 
 
 def test_nothing_is_left_behind(tmp_path):

@@ -273,7 +273,7 @@ def main() -> None:
                                  keep=trees if kept <= KEPT_ITEMS else None)
         done = list(zip(ids, xmls))
         segments = feedstore.compress(done, before)
-        before = done[-1]
+        before = done[-1] if done else before  # a part can come empty: its episodes just went
         _answer(stdout, ("items", done, [tuple(segment) for segment in segments]))
 
 

@@ -640,6 +640,29 @@ def test_a_job_cut_short_leaves_nothing_for_the_next(app, full_show, monkeypatch
     assert full_rebuild(app) == expected
 
 
+def test_a_part_with_no_items_left_is_no_trouble_for_the_helper(app, full_show, monkeypatch,
+                                                                helper_for_small_feeds):
+    """Episodes can go between listing a feed's ids and reading them: a part can come empty."""
+    from showbiz import feeddata
+
+    for n in range(5):
+        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
+    expected = full_rebuild(app)
+    original = feeddata.item_chunks
+
+    def with_an_empty_part(*args, **kwargs):
+        parts = original(*args, **kwargs)
+        yield next(parts)
+        yield {}
+        yield from parts
+
+    monkeypatch.setattr(feeddata, "item_chunks", with_an_empty_part)
+    monkeypatch.setattr(feeds, "PART", 2)
+    running = helper_for_small_feeds._helper
+    assert full_rebuild(app) == expected
+    assert helper_for_small_feeds._helper is running  # it did not fail
+
+
 def test_addresses_built_once_and_pasted_match_built_ones(app):
     from showbiz.urls import Links
 

@@ -377,7 +377,7 @@ def stage_timer(totals: dict[str, float]):
         (feeds, "render_items", "items: query + render (total)"),
         (feedhelper, "_plain", "items: handing items to the helper"),
         (feed, "render_items", "items: feedgen/lxml render, this process"),
-        (feedhelper, "_compress_chained", "items: deflate here while the helper works"),
+        (feedstore, "compress", "items: deflate here while the helper works"),
         (feedhelper.Helper, "answer", "items: waiting for the helper, its answer"),
         (feedstore, "in_order", "items: order + deflate"),
         (feeddata, "channel", "channel: data"),

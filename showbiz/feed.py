@@ -293,9 +293,12 @@ def _entry(entry: FeedEntry, data: ItemData) -> None:
     description = describe(data, articles)
     entry.description(etree.CDATA(description) if _fits_cdata(data.link) else description)
     notes = full_notes(data, articles)
-    raw = _SEP.join([data.notes_html, *[note[5] for note in data.notes]])
+    raw = _SEP.join([data.notes_html, *[note[_COMMENT] for note in data.notes]])
     entry.content(notes, type="CDATA" if _fits_cdata(raw) else None)
     entry.podcastindex.data = data
+
+
+_COMMENT = NoteRef._fields.index("comment_html")
 
 
 def _fits_cdata(text: str) -> bool:

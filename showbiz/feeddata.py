@@ -33,7 +33,7 @@ _CREDIT = (Credit.episode_id, Credit.person_id, Credit.role, Credit.group, Credi
            Person.name, Person.slug, Person.image_key)
 
 _START = feed.NoteRef._fields.index("start_seconds")  # notes are read as plain tuples
-_ITEM = feed.ItemData._make
+_ITEM = feed.ItemData._make  # from a tuple in ItemData's field order
 
 # The item queries, built once for any list of episode ids: building a statement anew for each
 # part of a feed (and checking each of its ids) cost 13 ms of a 1,000-item read.

@@ -614,15 +614,20 @@ def test_a_helper_that_dies_costs_nothing_but_time(app, client, full_show, monke
     assert helper_for_small_feeds._helper is None  # a new one starts on the next large feed
 
 
-def test_a_job_cut_short_leaves_nothing_for_the_next(app, full_show, monkeypatch,
+@pytest.fixture
+def five_more(app, full_show):
+    """Five more episodes in the full show; its items' XML, rendered from nothing."""
+    for n in range(5):
+        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
+    return full_rebuild(app)
+
+
+def test_a_job_cut_short_leaves_nothing_for_the_next(app, five_more, monkeypatch,
                                                      helper_for_small_feeds):
     """A read that fails after the helper got its first items stops the helper, so nothing
     of that job can come back as part of the next feed."""
     from showbiz import feeddata
 
-    for n in range(5):
-        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
-    expected = full_rebuild(app)
     original = feeddata.item_chunks
 
     def failing(*args, **kwargs):
@@ -637,17 +642,14 @@ def test_a_job_cut_short_leaves_nothing_for_the_next(app, full_show, monkeypatch
     assert helper_for_small_feeds._helper is None
     monkeypatch.setattr(feeddata, "item_chunks", original)
     assert helper_for_small_feeds.helper(wait=30) is not None
-    assert full_rebuild(app) == expected
+    assert full_rebuild(app) == five_more
 
 
-def test_a_part_with_no_items_left_is_no_trouble_for_the_helper(app, full_show, monkeypatch,
+def test_a_part_with_no_items_left_is_no_trouble_for_the_helper(app, five_more, monkeypatch,
                                                                 helper_for_small_feeds):
     """Episodes can go between listing a feed's ids and reading them: a part can come empty."""
     from showbiz import feeddata
 
-    for n in range(5):
-        make_episode(app, 1, "vbr_xing.mp3", title=f"More {n}")
-    expected = full_rebuild(app)
     original = feeddata.item_chunks
 
     def with_an_empty_part(*args, **kwargs):
@@ -659,7 +661,7 @@ def test_a_part_with_no_items_left_is_no_trouble_for_the_helper(app, full_show, 
     monkeypatch.setattr(feeddata, "item_chunks", with_an_empty_part)
     monkeypatch.setattr(feeds, "PART", 2)
     running = helper_for_small_feeds._helper
-    assert full_rebuild(app) == expected
+    assert full_rebuild(app) == five_more
     assert helper_for_small_feeds._helper is running  # it did not fail
 
 

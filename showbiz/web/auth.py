@@ -20,7 +20,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from ..db import db, transaction
+from ..db import db
 from ..models import User
 from ..users import TooManyAttempts, authenticate
 
@@ -96,9 +96,8 @@ def login():
               "per_address": current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
               "window": current_app.config["LOGIN_LIMIT_WINDOW_SECONDS"]}
     try:
-        with transaction():
-            user = authenticate(email, request.form.get("password", ""),
-                                request.remote_addr or "unknown", limits)
+        user = authenticate(email, request.form.get("password", ""),
+                            request.remote_addr or "unknown", limits)
     except TooManyAttempts:
         message = "Too many failed attempts. Wait a few minutes and try again."
         return render_template("auth/login.html", next=next_url, email=email,

@@ -44,6 +44,12 @@ def may_change_show(user: User | None, show: Show) -> bool:
     return role(user, show) is not None
 
 
+def may_change_episode(user: User | None, episode: Episode) -> bool:
+    """Whether the user may edit the episode, its notes, credits and files: its show's members,
+    whatever its state."""
+    return may_change_show(user, episode.show)
+
+
 def may_manage_members(user: User | None, show: Show) -> bool:
     """Whether the user may add, change or remove the show's members."""
     return role(user, show) in (OWNER, ADMIN)

@@ -19,6 +19,11 @@ from .models import (
 from .people import episode_cast
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` items fill, `per_page` a page (at least one, even when empty)."""
+    return max(1, -(-total // per_page))
+
+
 def show_page(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]:
     """One page of a show's published episodes, and how many there are."""
     query = published_episodes(show.id).limit(per_page).offset((page - 1) * per_page)
@@ -146,4 +151,4 @@ def article_list(site: str, words: str, page: int, per_page: int) -> dict:
         .group_by(Article.site_name).order_by(func.count().desc(), Article.site_name)
         .limit(30)).all()
     return {"articles": found, "total": total, "sites": sites,
-            "pages": max(1, -(-total // per_page))}
+            "pages": page_count(total, per_page)}

@@ -75,7 +75,7 @@ def login_required(view):
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after sign-in; anything that could leave the site becomes the studio."""
+    """A local path to go to after sign-in; anything that could leave the site: the studio."""
     fallback = url_for("studio.dashboard")
     if not target or not target.startswith("/") or target.startswith("//"):
         return fallback

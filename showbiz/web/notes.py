@@ -110,16 +110,19 @@ def edit_article(article_id: int):
     """Type an article's details by hand (when the page could not be fetched or read)."""
     article = editable_article(article_id)
     back = request.values.get("back", "")
-    if request.method == "POST":
-        try:
-            articles.edit_by_hand(article, request.form)
-        except InvalidInput as error:
-            return render_template("studio/article_edit.html", article=article,
-                                   form=request.form, error=error, back=back), 400
-        flash("Article details saved.")
-        return _back_from_article(back, article_id)
-    return render_template("studio/article_edit.html", article=article, form=None, error=None,
-                           back=back)
+    if request.method == "GET":
+        return _article_page(article, back)
+    try:
+        articles.edit_by_hand(article, request.form)
+    except InvalidInput as error:
+        return _article_page(article, back, error=error, form=request.form, status=400)
+    flash("Article details saved.")
+    return _back_from_article(back, article_id)
+
+
+def _article_page(article: Article, back: str, *, error=None, form=None, status: int = 200):
+    return render_template("studio/article_edit.html", article=article, form=form, error=error,
+                           back=back), status
 
 
 @bp.post("/articles/<int:article_id>/refetch")

@@ -29,8 +29,7 @@ def _signed_in():
 @bp.get("/people/")
 def index():
     """Everyone showbiz knows, with a form to add someone."""
-    return render_template("studio/people.html", people=people.all_people(), error=None,
-                           form=None)
+    return _people_page()
 
 
 @bp.post("/people/")
@@ -39,9 +38,13 @@ def add():
     try:
         person = people.add_person(request.form)
     except InvalidInput as error:
-        return render_template("studio/people.html", people=people.all_people(), error=error,
-                               form=request.form), 400
+        return _people_page(error=error, form=request.form, status=400)
     return redirect(url_for("people.edit", person_id=person.id))
+
+
+def _people_page(*, error=None, form=None, status: int = 200):
+    return render_template("studio/people.html", people=people.all_people(), error=error,
+                           form=form), status
 
 
 @bp.route("/people/<int:person_id>/", methods=["GET", "POST"])
@@ -85,7 +88,7 @@ def photo(person_id: int):
 
 @bp.post("/people/<int:person_id>/merge")
 def merge(person_id: int):
-    """Merge this person into another (for duplicates such as 'Will Porter' and 'William Porter')."""
+    """Merge this person into another (duplicates such as 'Will Porter', 'William Porter')."""
     if not access.may_merge_people(g.user):
         abort(404)
     duplicate = db.get_or_404(Person, person_id)

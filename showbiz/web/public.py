@@ -51,7 +51,7 @@ def show(slug: str):
         abort(404, "This page of episodes does not exist.")
     cast = pages.show_cast(show)
     return render_template("public/show.html", show=show, episodes=episodes, page=page,
-                           pages=max(1, -(-total // per_page)), cast=cast,
+                           pages=pages.page_count(total, per_page), cast=cast,
                            json_ld=structured.series(show, cast))
 
 

@@ -95,7 +95,7 @@ def episode_list(slug: str):
     per_page = current_app.config["PAGE_SIZE"]
     episodes, total = pages.studio_episodes(show, page, per_page)
     return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,
-                           pages=max(1, -(-total // per_page)), total=total)
+                           pages=pages.page_count(total, per_page), total=total)
 
 
 @bp.route("/shows/new", methods=["GET", "POST"])

@@ -40,7 +40,8 @@ def add_episodes(app, show_id, count, notes=0):
                                                      "audio_sha256", "duration_seconds")}
         session.execute(insert(Episode), [
             dict(columns, show_id=show_id, guid=f"g-{show_id}-{n}", slug=f"e-{n}",
-                 title=f"Episode {n}", audio_key=f"audio/copy-{show_id}-{n}.mp3", published_at=utcnow(), summary="s",
+                 title=f"Episode {n}", audio_key=f"audio/copy-{show_id}-{n}.mp3",
+                 published_at=utcnow(), summary="s",
                  notes_md="", notes_html="", episode_type="full", explicit=False,
                  audio_filename="", audio_warnings=[], chapters_from="notes", version=1,
                  feed_item_rev=0, created_at=utcnow(), updated_at=utcnow())

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from . import extract, fetch
 from .context import setting
-from .db import db
+from .db import db, transaction
 from .models import Article, utcnow
 from .people import person_by_name
 from .text import InvalidInput, clean_text
@@ -149,8 +149,22 @@ def needs_fetch(url: str) -> bool:
     return article is None or not article.has_metadata
 
 
+def refetch(article: Article) -> Fetched:
+    """Fetch an article's page again (outside any transaction) and store what it gave."""
+    address = article.source_url or article.url
+    fetched = fetch_metadata([address])[address]
+    with transaction():
+        apply_fetched(article, fetched)
+    return fetched
+
+
 def edit_by_hand(article: Article, data: dict) -> Article:
-    """Set metadata a host typed, for pages that could not be fetched or were read wrong."""
+    """Save metadata a host typed, for pages that could not be fetched or were read wrong."""
+    with transaction():
+        return _edit_by_hand(article, data)
+
+
+def _edit_by_hand(article: Article, data: dict) -> Article:
     published = (data.get("published_on") or "").strip()
     try:
         published_on = date.fromisoformat(published) if published else None

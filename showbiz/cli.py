@@ -63,16 +63,15 @@ def user() -> None:
 @click.option("--name", default="", help="Display name.")
 def user_add(email: str, admin: bool, name: str) -> None:
     """Add a user; the password comes from SHOWBIZ_PASSWORD or a prompt."""
-    from .db import transaction
-    from .users import create_user
+    from .users import add_user
 
     password = os.environ.get("SHOWBIZ_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
             _fail("Set SHOWBIZ_PASSWORD or run in a terminal to type the password.")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _refusals(), transaction():
-        created = create_user(email, password, name=name, is_admin=admin)
+    with _refusals():
+        created = add_user(email, password, name=name, is_admin=admin)
     click.echo(f"Added {'admin ' if admin else ''}user {created.email}.")
 
 
@@ -87,17 +86,16 @@ def show() -> None:
 @click.option("--owner", "owner_email", help="E-mail of the user who owns the show.")
 def show_add(slug: str, title: str, owner_email: str | None) -> None:
     """Add a show."""
-    from .db import transaction
-    from .shows import create_show
+    from .shows import add_show
     from .users import user_by_email
 
-    with _refusals(), transaction():
-        owner = None
-        if owner_email:
-            owner = user_by_email(owner_email)
-            if owner is None:
-                _fail(f"No user has the e-mail {owner_email}; add one with `showbiz user add`.")
-        created = create_show(slug, title, owner=owner)
+    owner = None
+    if owner_email:
+        owner = user_by_email(owner_email)
+        if owner is None:
+            _fail(f"No user has the e-mail {owner_email}; add one with `showbiz user add`.")
+    with _refusals():
+        created = add_show(slug, title, owner=owner)
     click.echo(f"Added show {created.slug}.")
 
 

@@ -9,13 +9,15 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audio
 from .articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
 from .context import media_store, setting
 from .db import db, transaction
 from .markup import render_markdown
-from .models import EPISODE_TYPES, Chapter, Episode, Show, utcnow
+from .models import EPISODE_TYPES, Chapter, Credit, Episode, Show, ShowNote, utcnow
 from .mp3frames import FrameCounter
 from .people import credit, get_or_create_person
 from .shownotes import NoteLine, cite
@@ -63,7 +65,6 @@ def replace_audio(episode: Episode, stream: BinaryIO, filename: str) -> Episode:
         info = audio.probe(incoming.path, incoming.watch)
         key = incoming.keep(prefix="audio", suffix=info.extension)
         with transaction():
-            episode = db.session.get(Episode, episode.id)
             episode.audio_key = key
             _set_audio(episode, info, incoming, filename)
             _replace_audio_chapters(episode, info)
@@ -87,9 +88,8 @@ def embed_chapters(episode: Episode) -> bool:
         copy.rehash()
         key = copy.keep(prefix="audio", suffix=".mp3")
         with transaction():
-            row = db.session.get(Episode, episode.id)
-            row.audio_key, row.audio_size_bytes = key, copy.size_bytes
-            row.audio_sha256 = copy.sha256
+            episode.audio_key, episode.audio_size_bytes = key, copy.size_bytes
+            episode.audio_sha256 = copy.sha256
     store.delete(old_key)
     return True
 
@@ -98,9 +98,48 @@ def delete_episode(episode: Episode) -> None:
     """Delete an episode and, after the commit, its files."""
     keys = [k for k in (episode.audio_key, episode.artwork_key) if k]
     with transaction():
-        db.session.delete(db.session.get(Episode, episode.id))
+        db.session.delete(episode)
     for key in keys:
         media_store().delete(key)
+
+
+class StaleEdit(InvalidInput):
+    """The episode changed since the host opened the editor: their form would undo it."""
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("Someone saved this episode after you opened it. Reload to see their "
+                         "changes.", None)
+
+
+def save_edits(episode: Episode, data: Mapping[str, str]) -> Episode:
+    """Save what a host typed in the editor opened at `data["version"]`, all or nothing (a newer
+    version refuses with StaleEdit); then, if asked and the episode is out or scheduled, write the
+    chapters into its MP3."""
+    try:
+        with transaction():
+            if _optional_int(data.get("version"), "version", "Version") != episode.version:
+                raise StaleEdit()
+            apply_edits(episode, data)
+    except (StaleDataError, InvalidInput) as error:
+        # A concurrent save caught at the UPDATE, or a version that is not a number: stale too.
+        if isinstance(error, StaleDataError) or error.field == "version":
+            raise StaleEdit() from None
+        raise
+    if data.get("embed_chapters") and episode.state != "draft":
+        embed_chapters(episode)  # after the commit: it writes a new audio file
+    return episode
+
+
+def editor_episode(show: Show, episode_id: int) -> Episode | None:
+    """The show's episode with everything the studio editor shows, in a fixed number of
+    queries: notes with their articles, credits with their people, chapters, transcripts."""
+    return db.session.scalar(select(Episode).where(
+        Episode.id == episode_id, Episode.show_id == show.id).options(
+        joinedload(Episode.show, innerjoin=True),
+        selectinload(Episode.notes).joinedload(ShowNote.article),
+        selectinload(Episode.credits).joinedload(Credit.person),
+        selectinload(Episode.chapters), selectinload(Episode.transcripts)))
 
 
 def apply_edits(episode: Episode, data: Mapping[str, str]) -> Episode:

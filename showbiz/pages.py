@@ -4,9 +4,24 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .access import article_public_clause, changeable_shows_clause
 from .db import db
-from .models import Article, Credit, Episode, Person, Show, ShowNote, published_episodes
+from .models import (
+    Article,
+    Credit,
+    Episode,
+    Person,
+    Show,
+    ShowNote,
+    User,
+    published_episodes,
+)
 from .people import episode_cast
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` items fill, `per_page` a page (at least one, even when empty)."""
+    return max(1, -(-total // per_page))
 
 
 def show_page(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]:
@@ -19,9 +34,9 @@ def show_page(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]
 
 
 def show_cast(show: Show) -> list[Credit]:
-    """The show's default cast, with their people."""
+    """The show's default cast, with their people (one query)."""
     return list(db.session.scalars(select(Credit).where(Credit.show_id == show.id)
-                                   .options(selectinload(Credit.person))
+                                   .options(joinedload(Credit.person))
                                    .order_by(Credit.position)))
 
 
@@ -67,7 +82,7 @@ def person_detail(person: Person) -> dict:
                               Episode.id.not_in(excluded))
         .options(selectinload(Episode.show)).order_by(Episode.published_at.desc())).all()
     articles = db.session.scalars(select(Article).where(Article.author_id == person.id,
-                                                        _cited_in_published())
+                                                        article_public_clause())
                                   .order_by(Article.published_on.desc())).all()
     return {"shows": [c.show for c in credits if c.show_id and not c.excluded],
             "episodes": [(e, episode_roles.get(e.id) or show_roles[e.show_id]) for e in episodes],
@@ -87,24 +102,40 @@ def neighbours(episode: Episode) -> tuple[Episode | None, Episode | None]:
     return older, newer
 
 
+# The studio's order: drafts first, then the newest publishing time.
+_STUDIO_ORDER = (Episode.published_at.is_(None).desc(), Episode.published_at.desc(),
+                 Episode.id.desc())
+
+
 def studio_episodes(show: Show, page: int, per_page: int) -> tuple[list[Episode], int]:
     """One page of all a show's episodes (drafts and scheduled too), newest first, and the total."""
-    query = select(Episode).where(Episode.show_id == show.id).order_by(
-        Episode.published_at.is_(None).desc(), Episode.published_at.desc(), Episode.id.desc())
+    query = select(Episode).where(Episode.show_id == show.id).order_by(*_STUDIO_ORDER)
     episodes = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     total = db.session.scalar(select(func.count()).where(Episode.show_id == show.id))
     return episodes, total
 
 
-def _cited_in_published():
-    """Articles some published episode discusses (a draft's notes stay private until it airs)."""
-    visible = published_episodes().with_only_columns(Episode.id).order_by(None)
-    return Article.id.in_(select(ShowNote.article_id).where(ShowNote.episode_id.in_(visible)))
+def studio_dashboard(user: User, per_show: int) -> list[tuple[Show, list[Episode], int]]:
+    """The shows the user may change, by title, each with its first `per_show` episodes in the
+    studio's order and its episode count: three queries however many shows."""
+    shows = list(db.session.scalars(select(Show).where(changeable_shows_clause(user))
+                                    .order_by(Show.title)))
+    ids = [show.id for show in shows]
+    rank = func.row_number().over(partition_by=Episode.show_id, order_by=_STUDIO_ORDER)
+    ranked = select(Episode.id, rank.label("place")).where(Episode.show_id.in_(ids)).subquery()
+    firsts = db.session.scalars(select(Episode).join(ranked, ranked.c.id == Episode.id)
+                                .where(ranked.c.place <= per_show)
+                                .order_by(Episode.show_id, ranked.c.place)).all() if ids else []
+    totals = dict(db.session.execute(select(Episode.show_id, func.count())
+                                     .where(Episode.show_id.in_(ids))
+                                     .group_by(Episode.show_id)).all()) if ids else {}
+    return [(show, [e for e in firsts if e.show_id == show.id], totals.get(show.id, 0))
+            for show in shows]
 
 
 def article_list(site: str, words: str, page: int, per_page: int) -> dict:
     """A page of cited articles, newest first, optionally from one site or matching words."""
-    query = select(Article).where(_cited_in_published())
+    query = select(Article).where(article_public_clause())
     if site:
         query = query.where(Article.site_name == site)
     for word in words.split()[:8]:
@@ -115,9 +146,9 @@ def article_list(site: str, words: str, page: int, per_page: int) -> dict:
         Article.published_on.is_(None), Article.published_on.desc(), Article.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
     sites = db.session.execute(
-        select(Article.site_name, func.count()).where(_cited_in_published(),
+        select(Article.site_name, func.count()).where(article_public_clause(),
                                                      Article.site_name != "")
         .group_by(Article.site_name).order_by(func.count().desc(), Article.site_name)
         .limit(30)).all()
     return {"articles": found, "total": total, "sites": sites,
-            "pages": max(1, -(-total // per_page))}
+            "pages": page_count(total, per_page)}

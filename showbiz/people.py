@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .db import db
+from .db import db, transaction
 from .models import Credit, Episode, Person, Show
 from .text import InvalidInput, clean_text, slugify
 
@@ -32,6 +32,28 @@ def get_or_create_person(name: str, **fields: str) -> Person:
             setattr(person, key, value)
     db.session.flush()
     return person
+
+
+def add_person(data: dict) -> Person:
+    """Add someone new from what a host typed (name, bio, website); a taken name refuses."""
+    with transaction():
+        if person_by_name(data.get("name") or ""):
+            raise InvalidInput("Someone with that name already exists.", "name")
+        person = get_or_create_person(data.get("name") or "")
+        return update_person(person, data)
+
+
+def save_person(person: Person, data: dict) -> Person:
+    """Save a person's name, bio and website, all or nothing."""
+    with transaction():
+        return update_person(person, data)
+
+
+def credit_by_name(name: str, role: str, *, show: Show | None = None,
+                   episode: Episode | None = None) -> Credit:
+    """Credit someone, found or created by name, on a show or an episode."""
+    with transaction():
+        return credit(get_or_create_person(name), show=show, episode=episode, role=role)
 
 
 def _free_slug(base: str) -> str:
@@ -88,6 +110,11 @@ def update_person(person: Person, data: dict) -> Person:
 
 def merge_people(duplicate: Person, keep: Person) -> Person:
     """Fold a duplicate into the person to keep: credits and articles move, the duplicate goes."""
+    with transaction():
+        return _merge_people(duplicate, keep)
+
+
+def _merge_people(duplicate: Person, keep: Person) -> Person:
     if duplicate.id == keep.id:
         raise InvalidInput("Choose a different person to merge into.", "keep")
     kept = {(c.show_id, c.episode_id, c.role) for c in keep.credits}
@@ -108,22 +135,24 @@ def merge_people(duplicate: Person, keep: Person) -> Person:
 
 def remove_credit(owner: Show | Episode, credit_id: int) -> None:
     """Take a credit off a show or an episode."""
-    entry = next((c for c in owner.credits if c.id == credit_id), None)
-    if entry is None:
-        raise InvalidInput("That credit is not here.", "credit")
-    owner.credits.remove(entry)
+    with transaction():
+        entry = next((c for c in owner.credits if c.id == credit_id), None)
+        if entry is None:
+            raise InvalidInput("That credit is not here.", "credit")
+        owner.credits.remove(entry)
 
 
 def set_excluded(episode: Episode, person: Person, role: str, excluded: bool) -> None:
     """Leave one of the show's cast out of this episode, or bring them back."""
-    entry = next((c for c in episode.credits if c.person_id == person.id and c.role == role),
-                 None)
-    if excluded and entry is None:
-        episode.credits.append(Credit(person=person, role=role, excluded=True,
-                                      group=ROLE_GROUPS.get(role, "cast"),
-                                      position=len(episode.credits)))
-    elif not excluded and entry is not None and entry.excluded:
-        episode.credits.remove(entry)
+    with transaction():
+        entry = next((c for c in episode.credits if c.person_id == person.id and c.role == role),
+                     None)
+        if excluded and entry is None:
+            episode.credits.append(Credit(person=person, role=role, excluded=True,
+                                          group=ROLE_GROUPS.get(role, "cast"),
+                                          position=len(episode.credits)))
+        elif not excluded and entry is not None and entry.excluded:
+            episode.credits.remove(entry)
 
 
 def all_people() -> list[Person]:

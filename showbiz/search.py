@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Subquery, bindparam, column, func, literal_column, select, table
 from sqlalchemy.orm import joinedload
 
+from .access import article_public_clause
 from .db import db
-from .models import Article, Episode, ShowNote, is_published, published_episodes
+from .models import Article, Episode, published_episodes
 from .text import InvalidInput
 
 MAX_QUERY_LENGTH = 200
@@ -51,13 +52,11 @@ def search(query: str, *, limit: int = 20) -> SearchResults:
     # Articles only count once an episode citing them is out: draft notes stay private. The
     # check runs on the few best matches only, so ask for more than we show.
     episode_hits, article_hits = ranked(words, limit, ARTICLE_OVERFETCH * limit)
-    aired = (select(ShowNote.id).join(Episode, Episode.id == ShowNote.episode_id)
-             .where(ShowNote.article_id == Article.id, is_published()).exists())
     episodes = (select(Episode).join(episode_hits, episode_hits.c.id == Episode.id)
                 .options(joinedload(Episode.show, innerjoin=True))
                 .order_by(episode_hits.c.score, Episode.published_at.desc(), Episode.id.desc()))
     articles = (select(Article).join(article_hits, article_hits.c.id == Article.id)
-                .where(aired)
+                .where(article_public_clause())
                 .order_by(article_hits.c.score, Article.published_on.desc().nulls_last(),
                           Article.id.desc()).limit(limit))
     return SearchResults(query, list(db.session.scalars(episodes)),

@@ -52,7 +52,6 @@ def add_notes(episode: Episode, lines: list[NoteLine]) -> list[ShowNote]:
     fetched = articles.fetch_metadata(sorted({line.url for line in lines
                                               if articles.needs_fetch(line.url)}))
     with transaction():
-        episode = db.session.get(Episode, episode.id)
         notes = []
         for line in lines:
             result = fetched.get(line.url)
@@ -95,8 +94,21 @@ def set_comment(note: ShowNote, comment: str) -> None:
     note.comment_html = render_markdown(note.comment_md)
 
 
+def edit_note(note: ShowNote, start: str, comment: str) -> ShowNote:
+    """Save a note's start time and comment, all or nothing."""
+    with transaction():
+        set_start(note, start)
+        set_comment(note, comment)
+    return note
+
+
 def reorder(episode: Episode, note_ids: list[int]) -> None:
     """Put an episode's notes in the given order (every note exactly once)."""
+    with transaction():
+        _reorder(episode, note_ids)
+
+
+def _reorder(episode: Episode, note_ids: list[int]) -> None:
     notes = {note.id: note for note in episode.notes}
     if sorted(note_ids) != sorted(notes):
         raise InvalidInput("The new order must list every note of the episode once.", "order")
@@ -107,22 +119,24 @@ def reorder(episode: Episode, note_ids: list[int]) -> None:
 
 def move(episode: Episode, note_id: int, offset: int) -> None:
     """Move one note up (-1) or down (+1) in the list."""
-    order = [note.id for note in episode.notes]
-    if note_id not in order:
-        raise InvalidInput("That note is not in this episode.", "order")
-    index = order.index(note_id)
-    target = min(max(index + offset, 0), len(order) - 1)
-    order.insert(target, order.pop(index))
-    reorder(episode, order)
+    with transaction():
+        order = [note.id for note in episode.notes]
+        if note_id not in order:
+            raise InvalidInput("That note is not in this episode.", "order")
+        index = order.index(note_id)
+        target = min(max(index + offset, 0), len(order) - 1)
+        order.insert(target, order.pop(index))
+        _reorder(episode, order)
 
 
 def remove(episode: Episode, note_id: int) -> None:
     """Remove a note from the episode (the article stays for other episodes)."""
-    note = next((n for n in episode.notes if n.id == note_id), None)
-    if note is None:
-        raise InvalidInput("That note is not in this episode.", "order")
-    episode.notes.remove(note)
-    reorder(episode, [n.id for n in episode.notes])
+    with transaction():
+        note = next((n for n in episode.notes if n.id == note_id), None)
+        if note is None:
+            raise InvalidInput("That note is not in this episode.", "order")
+        episode.notes.remove(note)
+        _reorder(episode, [n.id for n in episode.notes])
 
 
 def note_of(episode: Episode, note_id: int) -> ShowNote | None:

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
-from .db import db
+from .db import db, transaction
 from .models import LoginFailure, User, utcnow
 from .text import InvalidInput, check_email, clean_text
 
@@ -48,13 +48,25 @@ def create_user(email: str, password: str, *, name: str = "", is_admin: bool = F
     return user
 
 
+def add_user(email: str, password: str, *, name: str = "", is_admin: bool = False) -> User:
+    """Add a user in its own transaction (the command line's `user add`)."""
+    with transaction():
+        return create_user(email, password, name=name, is_admin=is_admin)
+
+
 def user_by_email(email: str) -> User | None:
     """The user with this e-mail, if any."""
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 def authenticate(email: str, password: str, address: str, limits: dict) -> User | None:
-    """Return the user if the password is right; record failures; raise when limits are hit."""
+    """Return the user if the password is right; record failures; raise when limits are hit.
+    One write transaction: a failure is recorded, a success clears the account's failures."""
+    with transaction():
+        return _authenticate(email, password, address, limits)
+
+
+def _authenticate(email: str, password: str, address: str, limits: dict) -> User | None:
     email = (email or "").strip().lower()[:254]
     _check_limits(email, address, limits)
     user = user_by_email(email) if email else None

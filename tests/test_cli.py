@@ -1,4 +1,5 @@
 """The `showbiz` commands: each one's success and its refusals."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,14 @@ def test_console_script_lists_every_command():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     for command in ("init", "demo", "user", "show", "episode", "serve", "run"):
         assert f"\n  {command} " in result.stdout
+
+
+def test_interfaces_leave_transactions_to_the_domain():
+    """Views and commands parse, call one domain function, then render or print: none of them
+    opens a write transaction or fetches again an object it already holds."""
+    package = Path(__file__).parent.parent / "showbiz"
+    for source in [package / "cli.py", *sorted((package / "web").glob("*.py"))]:
+        text = source.read_text()
+        assert "transaction(" not in text, f"{source.name} opens a transaction"
+        refetch = re.search(r"db\.session\.get\([^,]+, \w+\.id\)", text)
+        assert refetch is None, f"{source.name}: {refetch and refetch.group()}"

@@ -4,6 +4,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from mutagen.id3 import ID3
 
 from showbiz import audio
@@ -74,6 +75,25 @@ def test_a_save_that_lost_a_race_says_so(app, client):
     assert stale.status_code == 409
     assert "Someone saved this episode after you opened it" in stale.get_data(as_text=True)
     assert episode(app, episode_id).title == "From tab one"
+
+
+def test_save_edits_refuses_a_stale_version_and_saves_nothing(app):
+    """The editor's rule lives in the domain: an edit made to an older version is refused
+    (409, with the reason) and rolled back, whoever calls it."""
+    from showbiz.episodes import StaleEdit, save_edits
+
+    show_id = make_show(app, "news-hour")
+    episode_id = make_episode(app, show_id, "cbr.mp3", title="Draft", publish=False)
+    with app.app_context():
+        found = db.session.get(Episode, episode_id)
+        old = found.version
+        save_edits(found, {"version": str(old), "title": "First", "episode_type": "full"})
+        for version in (str(old), "", "not a number"):
+            with pytest.raises(StaleEdit) as refused:
+                save_edits(found, {"version": version, "title": "Second",
+                                   "episode_type": "full"})
+            assert refused.value.status == 409 and "Reload" in str(refused.value)
+        assert db.session.get(Episode, episode_id).title == "First"
 
 
 def test_chapters_are_written_into_the_mp3_when_publishing(app, client, page_server):

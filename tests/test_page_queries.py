@@ -40,7 +40,8 @@ def add_episodes(app, show_id, count, notes=0):
                                                      "audio_sha256", "duration_seconds")}
         session.execute(insert(Episode), [
             dict(columns, show_id=show_id, guid=f"g-{show_id}-{n}", slug=f"e-{n}",
-                 title=f"Episode {n}", audio_key=f"audio/copy-{show_id}-{n}.mp3", published_at=utcnow(), summary="s",
+                 title=f"Episode {n}", audio_key=f"audio/copy-{show_id}-{n}.mp3",
+                 published_at=utcnow(), summary="s",
                  notes_md="", notes_html="", episode_type="full", explicit=False,
                  audio_filename="", audio_warnings=[], chapters_from="notes", version=1,
                  feed_item_rev=0, created_at=utcnow(), updated_at=utcnow())
@@ -98,3 +99,69 @@ def test_article_and_person_pages_are_bounded(app, client, count_queries):
         with count_queries() as counter:
             assert client.get(url).status_code == 200
         assert len(counter.statements) <= 8, (url, counter.statements)
+
+
+def studio_world(app, notes: int, *, episodes: int = 12, members: int = 1, show_count: int = 1):
+    """A host's shows: `show_count` shows of `episodes` episodes each, the first episode of each
+    with `notes` notes, three cast hosts, a guest, and `members` extra members."""
+    from showbiz.models import Membership, User
+
+    ids = []
+    for n in range(show_count):
+        slug = f"s{notes}-{n}"
+        show_id = make_show(app, slug, title=f"Show {slug}", owner_email="host@example.com")
+        template_id = add_episodes(app, show_id, episodes, notes=notes)
+        with app.app_context(), transaction() as session:
+            for m in range(members):
+                user = User(email=f"member{m}-{slug}@example.com", password_hash="x")
+                session.add(Membership(user=user, show_id=show_id, role="editor"))
+            # The first host is on many episodes: the person editor must not read each one.
+            first = session.scalar(select(Person).where(Person.slug == f"host-{show_id}-0"))
+            for episode_id in session.scalars(select(Episode.id).where(
+                    Episode.show_id == show_id, Episode.id != template_id)):
+                session.add(Credit(person=first, episode_id=episode_id, role="guest"))
+        ids.append((slug, show_id, template_id))
+    return ids
+
+
+def studio_pages(app, slug, show_id, template_id) -> dict[str, str]:
+    """The studio's pages for one show, by name."""
+    with app.app_context():
+        person_id = db.session.scalar(select(Person.id).where(Person.slug == f"host-{show_id}-0"))
+        article_id = db.session.scalar(select(ShowNote.article_id).where(
+            ShowNote.episode_id == template_id).limit(1))
+    return {"dashboard": "/studio/", "episode list": f"/studio/shows/{slug}/episodes/",
+            "episode editor": f"/studio/shows/{slug}/episodes/{template_id}/",
+            "show settings": f"/studio/shows/{slug}/", "people": "/studio/people/",
+            "person editor": f"/studio/people/{person_id}/",
+            "article editor": f"/studio/articles/{article_id}/"}
+
+
+def page_counts(client, count_queries, pages: dict[str, str]) -> dict[str, int]:
+    counts = {}
+    for name, url in pages.items():
+        with count_queries() as counter:
+            response = client.get(url)
+            assert response.status_code == 200, (name, url, response.status_code)
+        counts[name] = len(counter.statements)
+    return counts
+
+
+# The most queries each studio page may run (the user, the show and the role, then its data);
+# before issue 14 the editor ran 18 with 5 notes and 53 with 40, the dashboard 2 + 2 a show.
+STUDIO_LIMITS = {"dashboard": 4, "episode list": 5, "episode editor": 9, "show settings": 6,
+                 "people": 2, "person editor": 4, "article editor": 3}
+
+
+def test_studio_pages_load_in_a_fixed_number_of_queries(app, client, count_queries):
+    """Every studio page runs the same queries for a small show (5 notes, one show, few
+    credits and members) and a large one (40 notes, three shows, many credits and members)."""
+    from .conftest import login, make_user
+
+    make_user(app)
+    login(client)
+    small = page_counts(client, count_queries, studio_pages(app, *studio_world(app, 5)[0]))
+    worlds = studio_world(app, 40, episodes=30, members=8, show_count=3)
+    large = page_counts(client, count_queries, studio_pages(app, *worlds[0]))
+    assert small == large, (small, large)
+    assert all(large[name] <= limit for name, limit in STUDIO_LIMITS.items()), large

@@ -2,6 +2,7 @@
 exclusions, and what listeners and the feed then see."""
 import io
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -50,6 +51,19 @@ def test_add_edit_and_refuse_people(app, client):
     assert response.status_code == 302
     page = client.get("/people/scott-horton/").get_data(as_text=True)
     assert "Edited." in page
+
+
+def test_adding_a_taken_name_is_refused_by_the_domain(app):
+    """people.add_person owns the rule (any interface adding someone gets it), case aside."""
+    from showbiz.people import add_person
+    from showbiz.text import InvalidInput
+
+    with app.app_context():
+        add_person({"name": "Will Porter"})
+        with pytest.raises(InvalidInput, match="already exists") as refused:
+            add_person({"name": " will porter "})
+        assert refused.value.field == "name"
+    assert people_named(app) == ["Will Porter"]
 
 
 def test_person_photo_checks(app, client):

@@ -20,7 +20,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from ..db import db, transaction
+from ..db import db
 from ..models import User
 from ..users import TooManyAttempts, authenticate
 
@@ -75,7 +75,7 @@ def login_required(view):
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after sign-in; anything that could leave the site becomes the studio."""
+    """A local path to go to after sign-in; anything that could leave the site: the studio."""
     fallback = url_for("studio.dashboard")
     if not target or not target.startswith("/") or target.startswith("//"):
         return fallback
@@ -96,9 +96,8 @@ def login():
               "per_address": current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
               "window": current_app.config["LOGIN_LIMIT_WINDOW_SECONDS"]}
     try:
-        with transaction():
-            user = authenticate(email, request.form.get("password", ""),
-                                request.remote_addr or "unknown", limits)
+        user = authenticate(email, request.form.get("password", ""),
+                            request.remote_addr or "unknown", limits)
     except TooManyAttempts:
         message = "Too many failed attempts. Wait a few minutes and try again."
         return render_template("auth/login.html", next=next_url, email=email,

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from .. import articles, shownotes
-from ..db import db, transaction
-from ..models import Article, Episode, Membership, ShowNote
+from .. import access, articles, shownotes
+from ..db import db
+from ..models import Article, Episode, ShowNote
 from ..text import InvalidInput
 from .auth import login_required
-from .studio import managed_episode
+from .studio import editor_page, managed_episode
 
 bp = Blueprint("notes", __name__, url_prefix="/studio")
 EPISODE = "/shows/<slug>/episodes/<int:episode_id>/notes"
@@ -26,9 +25,8 @@ def _back(slug: str, episode_id: int, anchor: str = "notes"):
                             _anchor=anchor))
 
 
-def _editor_with_error(episode: Episode, error: InvalidInput, status: int = 400):
-    return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                           form=None, error=error, paste=request.form.get("urls", "")), status
+def _editor_with_error(episode: Episode, error: InvalidInput):
+    return editor_page(episode, error=error, status=400, paste=request.form.get("urls", ""))
 
 
 @bp.post(EPISODE)
@@ -50,14 +48,12 @@ def add(slug: str, episode_id: int):
 def update(slug: str, episode_id: int, note_id: int):
     """Set a note's start time and comment."""
     episode = managed_episode(slug, episode_id)
+    note = _note(episode, note_id)
     try:
-        with transaction():
-            note = _note(episode, note_id)
-            shownotes.set_start(note, request.form.get("start", ""))
-            shownotes.set_comment(note, request.form.get("comment", ""))
+        shownotes.edit_note(note, request.form.get("start", ""), request.form.get("comment", ""))
     except InvalidInput as error:
         error.field = f"note-{note_id}"
-        return _editor_with_error(db.session.get(Episode, episode_id), error)
+        return _editor_with_error(episode, error)
     return _back(slug, episode_id, f"note-{note_id}")
 
 
@@ -68,8 +64,7 @@ def move(slug: str, episode_id: int, note_id: int):
     offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if offset is None:
         abort(400, "Say up or down.")
-    with transaction():
-        shownotes.move(db.session.get(Episode, episode.id), note_id, offset)
+    shownotes.move(episode, note_id, offset)
     return _back(slug, episode_id, f"note-{note_id}")
 
 
@@ -79,8 +74,7 @@ def order(slug: str, episode_id: int):
     episode = managed_episode(slug, episode_id)
     try:
         ids = [int(i) for i in request.form.getlist("note")]
-        with transaction():
-            shownotes.reorder(db.session.get(Episode, episode.id), ids)
+        shownotes.reorder(episode, ids)
     except (ValueError, InvalidInput):
         abort(400, "The new order must list every note of the episode once.")
     return ("", 204) if request.accept_mimetypes.best == "application/json" else \
@@ -91,8 +85,7 @@ def order(slug: str, episode_id: int):
 def delete(slug: str, episode_id: int, note_id: int):
     """Remove a note from the episode."""
     episode = managed_episode(slug, episode_id)
-    with transaction():
-        shownotes.remove(db.session.get(Episode, episode.id), note_id)
+    shownotes.remove(episode, note_id)
     flash("Article removed from this episode.")
     return _back(slug, episode_id)
 
@@ -105,14 +98,9 @@ def _note(episode: Episode, note_id: int) -> ShowNote:
 
 
 def editable_article(article_id: int) -> Article:
-    """An article cited in a show the user may change (or any, for admins); 404 otherwise."""
+    """The article if the user may change it (access.may_edit_article); 404 otherwise."""
     article = db.get_or_404(Article, article_id)
-    if g.user.is_admin:
-        return article
-    mine = select(ShowNote.id).join(Episode).join(
-        Membership, Membership.show_id == Episode.show_id).where(
-        ShowNote.article_id == article.id, Membership.user_id == g.user.id)
-    if db.session.scalar(mine.limit(1)) is None:
+    if not access.may_edit_article(g.user, article):
         abort(404)
     return article
 
@@ -122,31 +110,32 @@ def edit_article(article_id: int):
     """Type an article's details by hand (when the page could not be fetched or read)."""
     article = editable_article(article_id)
     back = request.values.get("back", "")
-    if request.method == "POST":
-        try:
-            with transaction():
-                articles.edit_by_hand(db.session.get(Article, article_id), request.form)
-        except InvalidInput as error:
-            db.session.rollback()
-            return render_template("studio/article_edit.html", article=article,
-                                   form=request.form, error=error, back=back), 400
-        flash("Article details saved.")
-        return redirect(back if back.startswith("/studio/") else
-                        url_for("notes.edit_article", article_id=article_id))
-    return render_template("studio/article_edit.html", article=article, form=None, error=None,
-                           back=back)
+    if request.method == "GET":
+        return _article_page(article, back)
+    try:
+        articles.edit_by_hand(article, request.form)
+    except InvalidInput as error:
+        return _article_page(article, back, error=error, form=request.form, status=400)
+    flash("Article details saved.")
+    return _back_from_article(back, article_id)
+
+
+def _article_page(article: Article, back: str, *, error=None, form=None, status: int = 200):
+    return render_template("studio/article_edit.html", article=article, form=form, error=error,
+                           back=back), status
 
 
 @bp.post("/articles/<int:article_id>/refetch")
 def refetch(article_id: int):
     """Fetch an article's page again."""
     article = editable_article(article_id)
-    address = article.source_url or article.url
-    fetched = articles.fetch_metadata([address])[address]
-    with transaction():
-        articles.apply_fetched(db.session.get(Article, article_id), fetched)
+    fetched = articles.refetch(article)
     flash("Fetched the article again." if fetched.meta else
           f"Still could not fetch the article: {fetched.error}")
-    back = request.form.get("back", "")
+    return _back_from_article(request.form.get("back", ""), article_id)
+
+
+def _back_from_article(back: str, article_id: int):
+    """Back to the studio page the host came from, or to the article's editor."""
     return redirect(back if back.startswith("/studio/") else
                     url_for("notes.edit_article", article_id=article_id))

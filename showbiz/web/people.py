@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from .. import files, people, shows
-from ..db import db, transaction
+from .. import access, files, people
+from ..db import db
 from ..models import Episode, Person, Show
 from ..text import InvalidInput
 from .auth import login_required
@@ -29,23 +29,22 @@ def _signed_in():
 @bp.get("/people/")
 def index():
     """Everyone showbiz knows, with a form to add someone."""
-    return render_template("studio/people.html", people=people.all_people(), error=None,
-                           form=None)
+    return _people_page()
 
 
 @bp.post("/people/")
 def add():
     """Add a person."""
     try:
-        with transaction():
-            if people.person_by_name(request.form.get("name", "")):
-                raise InvalidInput("Someone with that name already exists.", "name")
-            person = people.get_or_create_person(request.form.get("name", ""))
-            people.update_person(person, request.form)
+        person = people.add_person(request.form)
     except InvalidInput as error:
-        return render_template("studio/people.html", people=people.all_people(), error=error,
-                               form=request.form), 400
+        return _people_page(error=error, form=request.form, status=400)
     return redirect(url_for("people.edit", person_id=person.id))
+
+
+def _people_page(*, error=None, form=None, status: int = 200):
+    return render_template("studio/people.html", people=people.all_people(), error=error,
+                           form=form), status
 
 
 @bp.route("/people/<int:person_id>/", methods=["GET", "POST"])
@@ -54,10 +53,8 @@ def edit(person_id: int):
     person = editable_person(person_id)
     if request.method == "POST":
         try:
-            with transaction():
-                people.update_person(db.session.get(Person, person_id), request.form)
+            people.save_person(person, request.form)
         except InvalidInput as error:
-            db.session.rollback()
             return _edit_page(person, error, request.form), 400
         flash("Saved.")
         return redirect(url_for("people.edit", person_id=person_id))
@@ -65,14 +62,11 @@ def edit(person_id: int):
 
 
 def editable_person(person_id: int) -> Person:
-    """A person the user may change: admins any; others those on their shows, or uncredited."""
+    """The person if the user may change them (access.may_edit_person); 404 otherwise."""
     person = db.get_or_404(Person, person_id)
-    if g.user.is_admin or not person.credits:
-        return person
-    mine = {s.id for s in shows.manageable_shows(g.user)}
-    if any((c.show_id or c.episode.show_id) in mine for c in person.credits):
-        return person
-    abort(404)
+    if not access.may_edit_person(g.user, person):
+        abort(404)
+    return person
 
 
 def _edit_page(person: Person, error=None, form=None):
@@ -94,16 +88,15 @@ def photo(person_id: int):
 
 @bp.post("/people/<int:person_id>/merge")
 def merge(person_id: int):
-    """Merge this person into another (for duplicates such as 'Will Porter' and 'William Porter')."""
-    if not g.user.is_admin:
-        abort(404)  # merging rewrites every show's credits: admins only
+    """Merge this person into another (duplicates such as 'Will Porter', 'William Porter')."""
+    if not access.may_merge_people(g.user):
+        abort(404)
     duplicate = db.get_or_404(Person, person_id)
     keep = db.session.get(Person, request.form.get("keep", type=int) or 0)
     if keep is None:
         return _edit_page(duplicate, InvalidInput("Choose who to keep.", "keep")), 400
     try:
-        with transaction():
-            people.merge_people(db.session.get(Person, person_id), db.session.get(Person, keep.id))
+        people.merge_people(duplicate, keep)
     except InvalidInput as error:
         return _edit_page(duplicate, error), 400
     flash(f"Merged into {keep.name}.")
@@ -127,11 +120,8 @@ def add_credit(slug: str, episode_id: int | None):
     """Credit someone (found or created by name) on the show or on one episode."""
     target = _credit_target(slug, episode_id)
     try:
-        with transaction():
-            owner = db.session.get(type(target), target.id)
-            person = people.get_or_create_person(request.form.get("name", ""))
-            people.credit(person, role=request.form.get("role", "host"),
-                          **{"episode" if episode_id else "show": owner})
+        people.credit_by_name(request.form.get("name", ""), request.form.get("role", "host"),
+                              **{"episode" if episode_id else "show": target})
     except InvalidInput as error:
         flash(f"Not added: {error}")
     return _back(slug, episode_id)
@@ -143,8 +133,7 @@ def remove_credit(slug: str, episode_id: int | None, credit_id: int):
     """Take a credit off."""
     target = _credit_target(slug, episode_id)
     try:
-        with transaction():
-            people.remove_credit(db.session.get(type(target), target.id), credit_id)
+        people.remove_credit(target, credit_id)
     except InvalidInput:
         abort(404)
     return _back(slug, episode_id)
@@ -155,8 +144,6 @@ def episode_cast(slug: str, episode_id: int):
     """Leave one of the show's cast out of this episode, or bring them back."""
     episode = managed_episode(slug, episode_id)
     person = db.get_or_404(Person, request.form.get("person", type=int) or 0)
-    with transaction():
-        people.set_excluded(db.session.get(Episode, episode.id), person,
-                            request.form.get("role", "host"),
-                            request.form.get("excluded") == "1")
+    people.set_excluded(episode, person, request.form.get("role", "host"),
+                        request.form.get("excluded") == "1")
     return _back(slug, episode_id)

@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+)
 from sqlalchemy import select
 
-from .. import feeds, files, pages, shownotes
+from .. import access, feeds, files, pages, shownotes
 from ..db import db
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
@@ -42,7 +51,7 @@ def show(slug: str):
         abort(404, "This page of episodes does not exist.")
     cast = pages.show_cast(show)
     return render_template("public/show.html", show=show, episodes=episodes, page=page,
-                           pages=max(1, -(-total // per_page)), cast=cast,
+                           pages=pages.page_count(total, per_page), cast=cast,
                            json_ld=structured.series(show, cast))
 
 
@@ -64,7 +73,7 @@ def episode(slug: str, episode_slug: str):
 def _public_episode(slug: str, episode_slug: str) -> Episode:
     show = _show_or_404(slug)
     episode = pages.episode_for_page(show.id, episode_slug)
-    if episode is None or not episode.is_public:
+    if episode is None or not access.may_see_episode_page(g.user, episode):
         abort(404, "There is no published episode at this address.")
     return episode
 
@@ -102,10 +111,10 @@ def articles():
 def article(article_id: int):
     """An article and every episode that discusses it."""
     found = db.get_or_404(Article, article_id, description="There is no article with this number.")
-    citations = pages.article_citations(found)
-    if not citations:  # cited only in drafts: private until an episode airs
+    if not access.may_see_article_page(g.user, found):  # cited only by drafts: private
         abort(404, "There is no article with this number.")
-    return render_template("public/article.html", article=found, citations=citations)
+    return render_template("public/article.html", article=found,
+                           citations=pages.article_citations(found))
 
 
 @bp.get("/people/<slug>/")
@@ -113,4 +122,6 @@ def person(slug: str):
     """A person: bio, episodes hosted and guested, articles written."""
     found = db.first_or_404(select(Person).where(Person.slug == slug),
                             description="There is nobody at this address.")
+    if not access.may_see_person_page(g.user, found):
+        abort(404, "There is nobody at this address.")
     return render_template("public/person.html", person=found, **pages.person_detail(found))

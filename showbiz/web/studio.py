@@ -15,12 +15,11 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from .. import audio, episodes, files, pages, shows
+from .. import access, audio, episodes, files, pages, shows
 from ..categories import CHOICES
-from ..db import db, transaction
+from ..db import db
 from ..markup import render_markdown
 from ..models import Episode, Show
 from ..people import ROLES
@@ -41,18 +40,35 @@ def _signed_in():
 def managed_show(slug: str) -> Show:
     """The show if the user may change it; 404 otherwise, so others' shows are not revealed."""
     show = shows.show_by_slug(slug)
-    if show is None or shows.role_of(g.user, show) is None:
+    if show is None or not access.may_change_show(g.user, show):
         abort(404)
     return show
 
 
-def managed_episode(slug: str, episode_id: int) -> Episode:
-    """The episode if it belongs to a show the user may change; 404 otherwise."""
+def managed_episode(slug: str, episode_id: int, *, for_editor: bool = False) -> Episode:
+    """The episode if it belongs to a show the user may change (with everything the editor
+    shows, if asked); 404 otherwise."""
     show = managed_show(slug)
-    episode = db.session.get(Episode, episode_id)
+    episode = (episodes.editor_episode(show, episode_id) if for_editor
+               else db.session.get(Episode, episode_id))
     if episode is None or episode.show_id != show.id:
         abort(404)
     return episode
+
+
+def editor_page(episode: Episode, *, error=None, form=None, status: int = 200, **extra):
+    """The episode editor, as first shown or again with an error (and what the host typed)."""
+    return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
+                           cast=pages.show_cast(episode.show), error=error, form=form,
+                           **extra), status
+
+
+def settings_page(show: Show, *, error=None, form=None, status: int = 200):
+    """The show's settings, as first shown or again with an error (and what the host typed)."""
+    manages = access.may_manage_members(g.user, show)
+    return render_template("studio/show_settings.html", show=show, form=form, error=error,
+                           cast=pages.show_cast(show),
+                           members=shows.members(show) if manages else None), status
 
 
 @bp.post("/preview")
@@ -67,9 +83,8 @@ DASHBOARD_EPISODES = 10
 @bp.get("/")
 def dashboard():
     """The user's shows, each with its latest episodes (drafts first, then newest)."""
-    listed = [(show, *pages.studio_episodes(show, 1, DASHBOARD_EPISODES))
-              for show in shows.manageable_shows(g.user)]
-    return render_template("studio/dashboard.html", listed=listed)
+    return render_template("studio/dashboard.html",
+                           listed=pages.studio_dashboard(g.user, DASHBOARD_EPISODES))
 
 
 @bp.get("/shows/<slug>/episodes/")
@@ -80,7 +95,7 @@ def episode_list(slug: str):
     per_page = current_app.config["PAGE_SIZE"]
     episodes, total = pages.studio_episodes(show, page, per_page)
     return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,
-                           pages=max(1, -(-total // per_page)), total=total)
+                           pages=pages.page_count(total, per_page), total=total)
 
 
 @bp.route("/shows/new", methods=["GET", "POST"])
@@ -89,9 +104,7 @@ def new_show():
     form = request.form
     if request.method == "POST":
         try:
-            with transaction():
-                show = shows.create_show(form.get("slug", ""), form.get("title", ""),
-                                         owner=g.user)
+            show = shows.add_show(form.get("slug", ""), form.get("title", ""), owner=g.user)
             flash(f"“{show.title}” is ready. Fill in its settings, then add episodes.")
             return redirect(url_for("studio.show_settings", slug=show.slug))
         except InvalidInput as error:
@@ -109,21 +122,18 @@ def show_settings(slug: str):
         data.update(categories=request.form.getlist("categories"))
         data.update({f: request.form[f] for f in ("funding", "txt") if f in request.form})
         try:
-            with transaction():
-                shows.apply_settings(show, data)
+            shows.save_settings(show, data)
             flash("Settings saved.")
             return redirect(url_for("studio.show_settings", slug=slug))
         except InvalidInput as error:
-            db.session.rollback()
-            return render_template("studio/show_settings.html", show=show, form=request.form,
-                                   error=error), 400
-    return render_template("studio/show_settings.html", show=show, form=None, error=None)
+            return settings_page(show, error=error, form=request.form, status=400)
+    return settings_page(show)
 
 
 @bp.app_context_processor
 def _choices() -> dict:
-    return {"categories": CHOICES, "mediums": shows.MEDIUMS, "roles": ROLES,
-            "role_of": shows.role_of, "members_of": shows.members}
+    """The fixed choices the studio's forms offer (constants: no query)."""
+    return {"categories": CHOICES, "mediums": shows.MEDIUMS, "roles": ROLES}
 
 
 UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
@@ -133,19 +143,16 @@ UPLOAD_ERRORS = (InvalidInput, audio.AudioError, TooLarge, DiskFull)
 def members(slug: str):
     """Add a member, change a role or remove a member (owners and admins only)."""
     show = managed_show(slug)
-    if shows.role_of(g.user, show) not in ("owner", "admin"):
+    if not access.may_manage_members(g.user, show):
         abort(404)
     try:
-        with transaction():
-            row = db.session.get(Show, show.id)
-            if request.form.get("remove"):
-                shows.remove_member(row, request.form.get("remove", type=int) or 0)
-            else:
-                shows.add_member(row, request.form.get("member_email", ""),
-                                 request.form.get("role", "editor"))
+        if request.form.get("remove"):
+            shows.remove_member(show, request.form.get("remove", type=int) or 0)
+        else:
+            shows.add_member(show, request.form.get("member_email", ""),
+                             request.form.get("role", "editor"))
     except InvalidInput as error:
-        return render_template("studio/show_settings.html", show=show, form=None,
-                               error=error), 400
+        return settings_page(show, error=error, status=400)
     flash("Members updated.")
     return redirect(url_for("studio.show_settings", slug=slug, _anchor="members"))
 
@@ -157,8 +164,8 @@ def show_artwork(slug: str):
     try:
         files.set_show_artwork(show, _form_file("artwork").stream)
     except UPLOAD_ERRORS as error:
-        return render_template("studio/show_settings.html", show=show, form=None,
-                               error=_field_error(error, "artwork")), _upload_status(error)
+        return settings_page(show, error=_field_error(error, "artwork"),
+                             status=_upload_status(error))
     flash("Artwork updated.")
     return redirect(url_for("studio.show_settings", slug=slug))
 
@@ -206,9 +213,8 @@ def replace_audio(slug: str, episode_id: int):
         upload = _form_upload()
         episodes.replace_audio(episode, upload.stream, upload.filename)
     except UPLOAD_ERRORS as error:
-        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                               form=None, error=_field_error(error, "audio")), \
-            _upload_status(error)
+        return editor_page(episode, error=_field_error(error, "audio"),
+                           status=_upload_status(error))
     flash("Audio replaced.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id))
 
@@ -267,27 +273,15 @@ def _field_error(error: Exception, field: str) -> InvalidInput:
 @bp.route("/shows/<slug>/episodes/<int:episode_id>/", methods=["GET", "POST"])
 def edit_episode(slug: str, episode_id: int):
     """Edit an episode's text, and publish or unpublish it."""
-    episode = managed_episode(slug, episode_id)
     if request.method == "GET":
-        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                               error=None, form=None)
+        return editor_page(managed_episode(slug, episode_id, for_editor=True))
+    episode = managed_episode(slug, episode_id)
     try:
-        with transaction():
-            if request.form.get("version", type=int) != episode.version:
-                raise StaleDataError()
-            episodes.apply_edits(episode, request.form)
-        if request.form.get("embed_chapters") and episode.state != "draft":
-            episodes.embed_chapters(episode)  # after the commit: it writes a new audio file
-        flash("Episode saved.")
+        episodes.save_edits(episode, request.form)
     except InvalidInput as error:
-        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                               error=error, form=request.form), 400
-    except StaleDataError:
-        db.session.rollback()
-        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                               error=InvalidInput("Someone saved this episode after you opened "
-                                                  "it. Reload to see their changes.", None),
-                               form=request.form), 409
+        return editor_page(episode, error=error, form=request.form,
+                           status=getattr(error, "status", 400))
+    flash("Episode saved.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
 
 
@@ -310,8 +304,8 @@ def _episode_file(slug: str, episode_id: int, field: str, store):
     try:
         store(episode, _form_file(field))
     except UPLOAD_ERRORS as error:
-        return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                               form=None, error=_field_error(error, field)), _upload_status(error)
+        return editor_page(episode, error=_field_error(error, field),
+                           status=_upload_status(error))
     flash(f"{field.capitalize()} saved.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode_id))
 

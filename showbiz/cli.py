@@ -134,8 +134,8 @@ def episode_add(show_slug, audio_file, title, notes, hosts, guests, publish) -> 
 
 def _parse_note(value: str):
     """URL@12:34 -> NoteLine(URL, 754); the address is checked at once."""
-    from .articles import normalize_url
-    from .shownotes import NoteLine
+    from .notes.articles import normalize_url
+    from .notes.citations import NoteLine
     from .timecodes import parse_timecode
 
     match = re.fullmatch(r"(.+?)@(\d+(?::\d{1,2}){0,2})", value)

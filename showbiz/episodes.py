@@ -13,14 +13,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audio
-from .articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
+from .notes.articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
 from .context import media_store, setting
 from .db import db, transaction
 from .markup import render_markdown
 from .models import EPISODE_TYPES, Chapter, Credit, Episode, Show, ShowNote, utcnow
 from .mp3frames import FrameCounter
 from .people import credit, get_or_create_person
-from .shownotes import NoteLine, cite
+from .notes.citations import NoteLine, cite
 from .text import InvalidInput, clean_text, display_filename, slugify, strip_xml_illegal
 
 
@@ -75,7 +75,7 @@ def replace_audio(episode: Episode, stream: BinaryIO, filename: str) -> Episode:
 def embed_chapters(episode: Episode) -> bool:
     """Write the episode's chapters into its MP3 as ID3 frames (a new file; size and hash kept
     right); returns False for other formats or when there are no chapters."""
-    from .shownotes import chapters
+    from .notes.citations import chapters
 
     marks = chapters(episode)
     if episode.audio_mime != "audio/mpeg" or not marks:

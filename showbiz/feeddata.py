@@ -2,7 +2,7 @@
 
 Loading 22,000 ORM objects for a 1,000-episode feed took 0.7 s; the same rows as tuples take a
 tenth of that. The rules (who is credited, whether there are chapters) are the same as the
-pages' (people.episode_cast, shownotes.chapters) and tests hold the two to the same answers.
+pages' (people.episode_cast, notes.citations.chapters) and tests hold the two to the same answers.
 """
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def test_merging_duplicates_moves_credits_and_articles(app, client):
     show_id, token = setup_show(app, client, admin=True)
     episode_id = make_episode(app, show_id, hosts=["William Porter"])
     with app.app_context(), transaction():
-        from showbiz.articles import get_or_create_article
+        from showbiz.notes.articles import get_or_create_article
         from showbiz.people import get_or_create_person
         get_or_create_person("Will Porter")
         get_or_create_article("https://news.example/a", title="A story",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from .. import access, articles, shownotes
+from .. import access
+from ..notes import articles, citations
 from ..db import db
 from ..models import Article, Episode, ShowNote
 from ..text import InvalidInput
@@ -34,7 +35,7 @@ def add(slug: str, episode_id: int):
     """Cite one or many pasted addresses (one a line, each optionally after a time)."""
     episode = managed_episode(slug, episode_id)
     try:
-        notes = shownotes.add_notes(episode, shownotes.parse_paste(request.form.get("urls", "")))
+        notes = citations.add_notes(episode, citations.parse_paste(request.form.get("urls", "")))
     except InvalidInput as error:
         return _editor_with_error(episode, error)
     failed = [n for n in notes if not n.article.has_metadata]
@@ -50,7 +51,7 @@ def update(slug: str, episode_id: int, note_id: int):
     episode = managed_episode(slug, episode_id)
     note = _note(episode, note_id)
     try:
-        shownotes.edit_note(note, request.form.get("start", ""), request.form.get("comment", ""))
+        citations.edit_note(note, request.form.get("start", ""), request.form.get("comment", ""))
     except InvalidInput as error:
         error.field = f"note-{note_id}"
         return _editor_with_error(episode, error)
@@ -64,7 +65,7 @@ def move(slug: str, episode_id: int, note_id: int):
     offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if offset is None:
         abort(400, "Say up or down.")
-    shownotes.move(episode, note_id, offset)
+    citations.move(episode, note_id, offset)
     return _back(slug, episode_id, f"note-{note_id}")
 
 
@@ -74,7 +75,7 @@ def order(slug: str, episode_id: int):
     episode = managed_episode(slug, episode_id)
     try:
         ids = [int(i) for i in request.form.getlist("note")]
-        shownotes.reorder(episode, ids)
+        citations.reorder(episode, ids)
     except (ValueError, InvalidInput):
         abort(400, "The new order must list every note of the episode once.")
     return ("", 204) if request.accept_mimetypes.best == "application/json" else \
@@ -85,13 +86,13 @@ def order(slug: str, episode_id: int):
 def delete(slug: str, episode_id: int, note_id: int):
     """Remove a note from the episode."""
     episode = managed_episode(slug, episode_id)
-    shownotes.remove(episode, note_id)
+    citations.remove(episode, note_id)
     flash("Article removed from this episode.")
     return _back(slug, episode_id)
 
 
 def _note(episode: Episode, note_id: int) -> ShowNote:
-    note = shownotes.note_of(episode, note_id)
+    note = citations.note_of(episode, note_id)
     if note is None:
         abort(404)
     return note

@@ -15,7 +15,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import access, feeds, files, pages, shownotes
+from .. import access, feeds, files, listings
+from ..notes import citations
 from ..db import db
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
@@ -46,12 +47,12 @@ def show(slug: str):
     if page < 1:
         abort(404)
     per_page = current_app.config["PAGE_SIZE"]
-    episodes, total = pages.show_page(show, page, per_page)
+    episodes, total = listings.show_page(show, page, per_page)
     if page > 1 and not episodes:
         abort(404, "This page of episodes does not exist.")
-    cast = pages.show_cast(show)
+    cast = listings.show_cast(show)
     return render_template("public/show.html", show=show, episodes=episodes, page=page,
-                           pages=pages.page_count(total, per_page), cast=cast,
+                           pages=listings.page_count(total, per_page), cast=cast,
                            json_ld=structured.series(show, cast))
 
 
@@ -59,12 +60,12 @@ def show(slug: str):
 def episode(slug: str, episode_slug: str):
     """An episode: the player, the articles it discusses, who is on it."""
     episode = _public_episode(slug, episode_slug)
-    notes, cast = pages.episode_detail(episode)
-    older, newer = pages.neighbours(episode)
+    notes, cast = listings.episode_detail(episode)
+    older, newer = listings.neighbours(episode)
     transcript = next((t for t in episode.transcripts if t.mime_type == "text/vtt"), None) or \
         next(iter(episode.transcripts), None)
     return render_template("public/episode.html", show=episode.show, episode=episode,
-                           notes=notes, cast=cast, chapters=shownotes.chapters(episode),
+                           notes=notes, cast=cast, chapters=citations.chapters(episode),
                            older=older, newer=newer, transcript=transcript,
                            json_ld=structured.episode(episode, notes, cast),
                            cues=files.transcript_cues(transcript.key) if transcript else [])
@@ -72,7 +73,7 @@ def episode(slug: str, episode_slug: str):
 
 def _public_episode(slug: str, episode_slug: str) -> Episode:
     show = _show_or_404(slug)
-    episode = pages.episode_for_page(show.id, episode_slug)
+    episode = listings.episode_for_page(show.id, episode_slug)
     if episode is None or not access.may_see_episode_page(g.user, episode):
         abort(404, "There is no published episode at this address.")
     return episode
@@ -82,7 +83,7 @@ def _public_episode(slug: str, episode_slug: str) -> Episode:
 def chapters(slug: str, episode_slug: str):
     """The episode's chapters as Podcasting 2.0 JSON chapters."""
     episode = _public_episode(slug, episode_slug)
-    body = json.dumps(shownotes.chapters_json(episode), ensure_ascii=False)
+    body = json.dumps(citations.chapters_json(episode), ensure_ascii=False)
     return Response(body, content_type="application/json+chapters; charset=utf-8",
                     headers={"Access-Control-Allow-Origin": "*"})
 
@@ -103,7 +104,7 @@ def articles():
     site = strip_xml_illegal(request.args.get("site", ""))[:255]  # no NUL reaches PostgreSQL
     words = strip_xml_illegal(request.args.get("q", ""))[:200]
     page = max(1, request.args.get("page", 1, type=int))
-    listing = pages.article_list(site, words, page, current_app.config["PAGE_SIZE"])
+    listing = listings.article_list(site, words, page, current_app.config["PAGE_SIZE"])
     return render_template("public/articles.html", site=site, q=words, page=page, **listing)
 
 
@@ -114,7 +115,7 @@ def article(article_id: int):
     if not access.may_see_article_page(g.user, found):  # cited only by drafts: private
         abort(404, "There is no article with this number.")
     return render_template("public/article.html", article=found,
-                           citations=pages.article_citations(found))
+                           citations=listings.article_citations(found))
 
 
 @bp.get("/people/<slug>/")
@@ -124,4 +125,4 @@ def person(slug: str):
                             description="There is nobody at this address.")
     if not access.may_see_person_page(g.user, found):
         abort(404, "There is nobody at this address.")
-    return render_template("public/person.html", person=found, **pages.person_detail(found))
+    return render_template("public/person.html", person=found, **listings.person_detail(found))

@@ -17,7 +17,7 @@ from flask import (
 )
 from werkzeug.datastructures import FileStorage
 
-from .. import access, audio, episodes, files, pages, shows
+from .. import access, audio, episodes, files, listings, shows
 from ..categories import CHOICES
 from ..db import db
 from ..markup import render_markdown
@@ -59,7 +59,7 @@ def managed_episode(slug: str, episode_id: int, *, for_editor: bool = False) -> 
 def editor_page(episode: Episode, *, error=None, form=None, status: int = 200, **extra):
     """The episode editor, as first shown or again with an error (and what the host typed)."""
     return render_template("studio/episode_edit.html", episode=episode, show=episode.show,
-                           cast=pages.show_cast(episode.show), error=error, form=form,
+                           cast=listings.show_cast(episode.show), error=error, form=form,
                            **extra), status
 
 
@@ -67,7 +67,7 @@ def settings_page(show: Show, *, error=None, form=None, status: int = 200):
     """The show's settings, as first shown or again with an error (and what the host typed)."""
     manages = access.may_manage_members(g.user, show)
     return render_template("studio/show_settings.html", show=show, form=form, error=error,
-                           cast=pages.show_cast(show),
+                           cast=listings.show_cast(show),
                            members=shows.members(show) if manages else None), status
 
 
@@ -84,7 +84,7 @@ DASHBOARD_EPISODES = 10
 def dashboard():
     """The user's shows, each with its latest episodes (drafts first, then newest)."""
     return render_template("studio/dashboard.html",
-                           listed=pages.studio_dashboard(g.user, DASHBOARD_EPISODES))
+                           listed=listings.studio_dashboard(g.user, DASHBOARD_EPISODES))
 
 
 @bp.get("/shows/<slug>/episodes/")
@@ -93,9 +93,9 @@ def episode_list(slug: str):
     show = managed_show(slug)
     page = max(1, request.args.get("page", 1, type=int))
     per_page = current_app.config["PAGE_SIZE"]
-    episodes, total = pages.studio_episodes(show, page, per_page)
+    episodes, total = listings.studio_episodes(show, page, per_page)
     return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,
-                           pages=pages.page_count(total, per_page), total=total)
+                           pages=listings.page_count(total, per_page), total=total)
 
 
 @bp.route("/shows/new", methods=["GET", "POST"])

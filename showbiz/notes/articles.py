@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select
 
 from . import extract, fetch
-from .context import setting
-from .db import db, transaction
-from .models import Article, utcnow
-from .people import person_by_name
-from .text import InvalidInput, clean_text
+from ..context import setting
+from ..db import db, transaction
+from ..models import Article, utcnow
+from ..people import person_by_name
+from ..text import InvalidInput, clean_text
 
 MAX_URL_LENGTH = 2048
 _TRACKING = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from showbiz import fetch
-from showbiz.fetch import FetchError, Page, get, is_public_address
+from showbiz.notes import fetch
+from showbiz.notes.fetch import FetchError, Page, get, is_public_address
 
 PAGE = "<html><head><title>Caf\u00e9</title></head><body>caf\u00e9 news</body></html>"
 META_PAGE = '<html><head><meta charset="windows-1252"></head><body>\u201cquoted\u201d</body></html>'

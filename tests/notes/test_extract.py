@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from showbiz.extract import ArticleMeta, extract
+from showbiz.notes.extract import ArticleMeta, extract
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent.parent / "pages"
 LI_URL = ("https://libertarianinstitute.org/news/japan-to-send-patriot-interceptors-to-the-us-"
           "freeing-up-american-supplies-to-send-to-ukraine/")
 LI_FIRST_PARAGRAPH = (

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from showbiz.db import db
 from showbiz.models import Article, Episode, ShowNote
 
-from .conftest import PAGES, csrf_token, login, make_episode, make_show, make_user
+from ..conftest import PAGES, csrf_token, login, make_episode, make_show, make_user
 
 SEED = ("https://libertarianinstitute.org/news/japan-to-send-patriot-interceptors-to-the-us-"
         "freeing-up-american-supplies-to-send-to-ukraine/")
@@ -337,7 +337,7 @@ def test_attacking_pages_end_in_a_saved_note_with_a_clear_status(app, client, ed
 @pytest.mark.parametrize("page", ["libertarianinstitute", "apnews", "reuters", "guardian",
                                   "antiwar", "substack"])
 def test_each_news_site_shape_is_read_through_the_real_fetcher(app, editor, page):
-    from showbiz import articles, extract
+    from showbiz.notes import articles, extract
 
     url = f"{editor['pages']}/{page}.html"
     expected = extract.extract((PAGES / f"{page}.html").read_bytes().decode("utf-8"), url)

@@ -9,10 +9,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select
 
 from . import extract, fetch
-from .context import setting
 from .db import db
 from .models import Article, utcnow
 from .people import person_by_name
+from .settings import setting
 from .text import InvalidInput, clean_text
 
 MAX_URL_LENGTH = 2048

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mutagen.id3 import ID3
 
-from showbiz import audio
+from showbiz.media import audio
 from showbiz.db import db
 from showbiz.models import Episode
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..articles import get_or_create_article
-from ..context import media_store
+from ..media.storage import media_store
 from ..db import db, transaction
 from ..episodes import NewEpisode, create_episode
 from ..models import Episode, Show, User

@@ -6,8 +6,9 @@ import json
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from sqlalchemy import select
 
-from .. import feeds, files, pages, shownotes
+from .. import feeds, pages, shownotes
 from ..db import db
+from ..media import uploads
 from ..models import Article, Episode, Person
 from ..shows import all_shows, show_by_slug
 from ..text import strip_xml_illegal
@@ -58,7 +59,7 @@ def episode(slug: str, episode_slug: str):
                            notes=notes, cast=cast, chapters=shownotes.chapters(episode),
                            older=older, newer=newer, transcript=transcript,
                            json_ld=structured.episode(episode, notes, cast),
-                           cues=files.transcript_cues(transcript.key) if transcript else [])
+                           cues=uploads.transcript_cues(transcript.key) if transcript else [])
 
 
 def _public_episode(slug: str, episode_slug: str) -> Episode:

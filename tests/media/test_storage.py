@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from showbiz.storage import (
+from showbiz.media.storage import (
     DiskFull,
     LocalStore,
     StorageError,

@@ -14,6 +14,7 @@ import pytest
 
 from showbiz.db import db, transaction
 from showbiz.models import Episode, Person, Show, Transcript, utcnow
+from showbiz.web.media import PUBLIC_MEMO_SECONDS
 
 from ..conftest import DATA, free_port, login, make_episode, make_show, make_user, server_process
 
@@ -152,6 +153,18 @@ def test_a_scheduled_episode_is_public_from_its_time(app, client):
     assert get(client, url).status_code == 200
     with app.app_context(), transaction():
         db.session.get(Episode, later).published_at = None
+    time.sleep(PUBLIC_MEMO_SECONDS)  # that anyone may fetch it was remembered this long
+    assert get(client, url).status_code == 404
+
+
+def test_a_draft_is_never_remembered_as_public(app, client):
+    make_user(app)
+    draft = make_episode(app, make_show(app, owner_email="host@example.com"), publish=False)
+    with app.app_context():
+        url = "/media/" + db.session.get(Episode, draft).audio_key
+    member = client.application.test_client()
+    login(member)
+    assert get(member, url).status_code == 200
     assert get(client, url).status_code == 404
 
 

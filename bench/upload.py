@@ -424,7 +424,7 @@ def measure_route(name: str, send, env: dict, tmp: Path, mp3: Path, media: Path,
 
 def components(mp3: Path) -> dict[str, float]:
     """What the app does to the bytes besides receiving them, timed here in-process."""
-    from showbiz import audio
+    from showbiz.media import audio
 
     out = {}
     start = time.perf_counter()
@@ -511,12 +511,12 @@ def main() -> int:
         start = time.perf_counter()
         duration, source = build_cbr_mp3(tmp, mp3, int(args.size_mb * MiB))
         size = mp3.stat().st_size
-        from showbiz import audio
+        from showbiz.media import audio
 
         info = audio.probe(mp3)
         print(f"made {mp3.name}: {size:,} bytes, {duration / 3600:.2f} h of {source}, "
               f"in {time.perf_counter() - start:.1f} s")
-        print(f"showbiz.audio.probe: {info.codec}, {info.duration_seconds / 3600:.2f} h, "
+        print(f"showbiz.media.audio.probe: {info.codec}, {info.duration_seconds / 3600:.2f} h, "
               f"{info.bitrate} bit/s, {info.sample_rate} Hz, {info.channels} ch, "
               f"warnings={list(info.warnings)}")
         if abs(info.duration_seconds - duration) > 1:

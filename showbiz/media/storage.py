@@ -12,9 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
 from typing import BinaryIO
 
 from flask import current_app
@@ -38,15 +36,6 @@ class TooLarge(StorageError):
 
 class DiskFull(StorageError):
     """The disk or quota filled up while writing (HTTP 507)."""
-
-
-@dataclass(frozen=True)
-class Stored:
-    """Stat of a stored object."""
-
-    key: str
-    size_bytes: int
-    mtime: float
 
 
 def validate_key(key: str) -> str:
@@ -216,19 +205,12 @@ class LocalStore:
         return Receiving(self, path, fd)
 
     def local_path(self, key: str) -> Path:
-        """Filesystem path of key, for X-Accel-Redirect or sendfile only."""
+        """Filesystem path of key, for sending the file (or checking it before nginx does)."""
         return self.root / validate_key(key)
 
     def open(self, key: str) -> BinaryIO:
         """Open a stored object for binary reading (FileNotFoundError if missing)."""
         return open(self.local_path(key), "rb")
-
-    def stat(self, key: str) -> Stored:
-        """Size and mtime of a stored object (FileNotFoundError if missing)."""
-        st = self.local_path(key).stat()
-        if not S_ISREG(st.st_mode):
-            raise FileNotFoundError(errno.ENOENT, "not a stored object", key)
-        return Stored(key=key, size_bytes=st.st_size, mtime=st.st_mtime)
 
     def delete(self, key: str) -> None:
         """Delete a stored object; a missing one is fine."""

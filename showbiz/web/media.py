@@ -68,7 +68,7 @@ def _send(path: Path) -> Response:
     server. The ETag is size and mtime: a stored file never changes in place."""
     try:
         file = open(path, "rb")
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         abort(404)
     try:
         stat = os.fstat(file.fileno())

@@ -113,6 +113,7 @@ class Receiving(io.FileIO):
         self._digest, self._size, self._adopted = hashlib.sha256(), 0, False
 
     def write(self, data) -> int:
+        """Write a piece of the part, hashing what was written."""
         with _disk_errors():
             written = super().write(data)
         self._digest.update(memoryview(data)[:written])
@@ -129,6 +130,7 @@ class Receiving(io.FileIO):
         return inc
 
     def close(self) -> None:
+        """Close the file; remove it unless incoming() took it over."""
         super().close()
         if not self._adopted:
             self.path.unlink(missing_ok=True)

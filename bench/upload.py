@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from harness import exit_after, free_port
+from probe import measure as probe_after_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
@@ -524,6 +525,8 @@ def main() -> int:
         parts = components(mp3)
         print(f"in-process, same file: sha256 {parts['sha256']:.2f} s, "
               f"probe {parts['probe'] * 1000:.1f} ms")
+        lines, _ = probe_after_upload(repeat=5)  # bench/probe.py: the headerless worst case
+        print("\n".join(lines))
 
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"load average {load} on {os.cpu_count()} CPUs at the start "

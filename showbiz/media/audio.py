@@ -356,4 +356,5 @@ def _probe_wav(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     return p
 
 
-_PROBERS = {"mp3": _probe_mp3, "mp4": _probe_mp4, "ogg": _probe_ogg, "flac": _probe_flac, "wav": _probe_wav}
+_PROBERS = {"mp3": _probe_mp3, "mp4": _probe_mp4, "ogg": _probe_ogg, "flac": _probe_flac,
+            "wav": _probe_wav}

@@ -296,7 +296,7 @@ def edit_episode(slug: str, episode_id: int):
 def episode_artwork(slug: str, episode_id: int):
     """Give the episode its own artwork."""
     return _episode_file(slug, episode_id, "artwork",
-                         lambda episode, upload: uploads.set_episode_artwork(episode, upload.stream))
+                         lambda episode, file: uploads.set_episode_artwork(episode, file.stream))
 
 
 @bp.post("/shows/<slug>/episodes/<int:episode_id>/transcript")

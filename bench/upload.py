@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from harness import exit_after, free_port
+from probe import measure as probe_after_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWBIZ = Path(sys.executable).with_name("showbiz")
@@ -424,7 +425,7 @@ def measure_route(name: str, send, env: dict, tmp: Path, mp3: Path, media: Path,
 
 def components(mp3: Path) -> dict[str, float]:
     """What the app does to the bytes besides receiving them, timed here in-process."""
-    from showbiz import audio
+    from showbiz.media import audio
 
     out = {}
     start = time.perf_counter()
@@ -511,12 +512,12 @@ def main() -> int:
         start = time.perf_counter()
         duration, source = build_cbr_mp3(tmp, mp3, int(args.size_mb * MiB))
         size = mp3.stat().st_size
-        from showbiz import audio
+        from showbiz.media import audio
 
         info = audio.probe(mp3)
         print(f"made {mp3.name}: {size:,} bytes, {duration / 3600:.2f} h of {source}, "
               f"in {time.perf_counter() - start:.1f} s")
-        print(f"showbiz.audio.probe: {info.codec}, {info.duration_seconds / 3600:.2f} h, "
+        print(f"showbiz.media.audio.probe: {info.codec}, {info.duration_seconds / 3600:.2f} h, "
               f"{info.bitrate} bit/s, {info.sample_rate} Hz, {info.channels} ch, "
               f"warnings={list(info.warnings)}")
         if abs(info.duration_seconds - duration) > 1:
@@ -524,6 +525,8 @@ def main() -> int:
         parts = components(mp3)
         print(f"in-process, same file: sha256 {parts['sha256']:.2f} s, "
               f"probe {parts['probe'] * 1000:.1f} ms")
+        lines, _ = probe_after_upload(repeat=5)  # bench/probe.py: the headerless worst case
+        print("\n".join(lines))
 
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"load average {load} on {os.cpu_count()} CPUs at the start "

@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
 @with_appcontext
 def init() -> None:
     """Create or upgrade the database (safe to run again)."""
-    from .context import media_store
+    from .media.storage import media_store
     from .migrate import upgrade
 
     upgrade()
@@ -150,8 +150,8 @@ class _refusals:
         return self
 
     def __exit__(self, kind, error, _tb):
-        from .audio import AudioError
-        from .storage import StorageError
+        from .media.audio import AudioError
+        from .media.storage import StorageError
         from .text import InvalidInput
 
         if isinstance(error, (InvalidInput, AudioError, StorageError)):

@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audio
-from .notes.articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
-from .context import media_store, setting
 from .db import db, transaction
 from .markup import render_markdown
+from .media import audio
+from .media.storage import media_store
 from .models import EPISODE_TYPES, Chapter, Credit, Episode, Show, ShowNote, utcnow
-from .mp3frames import FrameCounter
-from .people import credit, get_or_create_person
+from .notes.articles import Fetched, article_for, fetch_metadata, get_or_create_article, needs_fetch
 from .notes.citations import NoteLine, cite
+from .people import credit, get_or_create_person
+from .settings import setting
 from .text import InvalidInput, clean_text, display_filename, slugify, strip_xml_illegal
 
 
@@ -39,8 +39,8 @@ def create_episode(show: Show, stream: BinaryIO, filename: str, details: NewEpis
     """Store an upload, probe it, and add it to the show as an episode, all or nothing."""
     store = media_store()
     fetched = fetch_metadata(sorted({n.url for n in details.notes if needs_fetch(n.url)}))
-    with store.incoming(stream, max_bytes=_max_bytes(), watch=FrameCounter()) as incoming:
-        info = audio.probe(incoming.path, incoming.watch)
+    with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
+        info = audio.probe(incoming.path)
         key = incoming.keep(prefix="audio", suffix=info.extension)
         artwork_key = _keep_picture(info)
         try:
@@ -61,8 +61,8 @@ def replace_audio(episode: Episode, stream: BinaryIO, filename: str) -> Episode:
     """Swap an episode's audio; the guid stays, the old file goes after the commit."""
     store = media_store()
     old_key = episode.audio_key
-    with store.incoming(stream, max_bytes=_max_bytes(), watch=FrameCounter()) as incoming:
-        info = audio.probe(incoming.path, incoming.watch)
+    with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
+        info = audio.probe(incoming.path)
         key = incoming.keep(prefix="audio", suffix=info.extension)
         with transaction():
             episode.audio_key = key

@@ -201,11 +201,6 @@ def _web_address(value: str | None, field: str) -> str:
     return value
 
 
-def role_of(user: User | None, show: Show) -> str | None:
-    """Kept only until web/media.py asks access.may_see_episode (the media branch does)."""
-    return access.role(user, show)
-
-
 def manageable_shows(user: User) -> list[Show]:
     """The shows a user may change, by title."""
     return list(db.session.scalars(select(Show).where(access.changeable_shows_clause(user))

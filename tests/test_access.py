@@ -88,8 +88,8 @@ EMAILS = {"other host": "b@example.com", "editor": "editor@example.com",
 def build_world(app) -> dict[str, tuple[type, int]]:
     """The objects of the table, as (model, id)."""
     from showbiz.notes.articles import get_or_create_article
-    from showbiz.people import credit, get_or_create_person
     from showbiz.notes.citations import cite
+    from showbiz.people import credit, get_or_create_person
     from showbiz.shows import add_member
 
     for role, email in EMAILS.items():

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from showbiz import audio
 from showbiz.db import db
+from showbiz.media import audio
 from showbiz.models import Episode
 
 from .conftest import csrf_token, login, make_episode, make_show, make_user

@@ -9,12 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event
 
-from showbiz.notes.articles import get_or_create_article, set_metadata
-from showbiz.notes.citations import cite
 from showbiz.db import db, transaction
 from showbiz.episodes import apply_edits, delete_episode, publish, unpublish
 from showbiz.migrate import alembic_config, include_name
 from showbiz.models import Article, Episode, utcnow
+from showbiz.notes.articles import get_or_create_article, set_metadata
+from showbiz.notes.citations import cite
 from showbiz.search import MAX_QUERY_LENGTH, is_search_object, search, terms
 from showbiz.text import InvalidInput
 

@@ -5,13 +5,13 @@ import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ..notes.articles import get_or_create_article
-from ..context import media_store
 from ..db import db, transaction
 from ..episodes import NewEpisode, create_episode
+from ..media.storage import media_store
 from ..models import Episode, Show, User
-from ..people import credit, get_or_create_person
+from ..notes.articles import get_or_create_article
 from ..notes.citations import cite
+from ..people import credit, get_or_create_person
 from ..shows import create_show, show_by_slug
 from ..users import create_user
 

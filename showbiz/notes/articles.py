@@ -8,12 +8,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
-from . import extract, fetch
-from ..context import setting
 from ..db import db, transaction
 from ..models import Article, utcnow
 from ..people import person_by_name
+from ..settings import setting
 from ..text import InvalidInput, clean_text
+from . import extract, fetch
 
 MAX_URL_LENGTH = 2048
 _TRACKING = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",

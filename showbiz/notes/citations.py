@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from . import articles
 from ..db import db, transaction
 from ..markup import render_markdown
 from ..models import Article, Episode, ShowNote
 from ..text import InvalidInput, clean_text
 from ..timecodes import format_timecode, parse_timecode
+from . import articles
 
 _LINE = re.compile(r"^\s*(?:\[?(\d{1,3}(?::\d{1,2}){0,2})\]?\s*[-–—|]?\s+)?(\S+)\s*$")
 MAX_LINES = 50

@@ -11,8 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
-from ..context import media_store
-from ..mp3frames import FrameCounter
+from ..media.storage import media_store
 from ..text import InvalidInput
 from ..timecodes import format_timecode
 from ..urls import absolute_url
@@ -36,7 +35,7 @@ class UploadRequest(Request):
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
-        return media_store().receiving(watch=FrameCounter())
+        return media_store().receiving()
 
 
 def register(app: Flask) -> None:

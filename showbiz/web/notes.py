@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from .. import access
-from ..notes import articles, citations
 from ..db import db
 from ..models import Article, Episode, ShowNote
+from ..notes import articles, citations
 from ..text import InvalidInput
 from .auth import login_required
 from .studio import editor_page, managed_episode

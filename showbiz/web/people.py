@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from .. import access, files, people
+from .. import access, people
 from ..db import db
+from ..media import uploads
 from ..models import Episode, Person, Show
 from ..text import InvalidInput
 from .auth import login_required
@@ -79,7 +80,7 @@ def photo(person_id: int):
     """Upload a person's photo."""
     person = editable_person(person_id)
     try:
-        files.set_person_photo(person, _form_file("photo").stream)
+        uploads.set_person_photo(person, _form_file("photo").stream)
     except UPLOAD_ERRORS as error:
         return _edit_page(person, _field_error(error, "photo")), _upload_status(error)
     flash("Photo updated.")

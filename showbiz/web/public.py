@@ -15,10 +15,11 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import access, feeds, files, listings
-from ..notes import citations
+from .. import access, feeds, listings
 from ..db import db
+from ..media import uploads
 from ..models import Article, Episode, Person
+from ..notes import citations
 from ..shows import all_shows, show_by_slug
 from ..text import strip_xml_illegal
 from . import feedserve, structured
@@ -68,7 +69,7 @@ def episode(slug: str, episode_slug: str):
                            notes=notes, cast=cast, chapters=citations.chapters(episode),
                            older=older, newer=newer, transcript=transcript,
                            json_ld=structured.episode(episode, notes, cast),
-                           cues=files.transcript_cues(transcript.key) if transcript else [])
+                           cues=uploads.transcript_cues(transcript.key) if transcript else [])
 
 
 def _public_episode(slug: str, episode_slug: str) -> Episode:

@@ -17,13 +17,14 @@ from flask import (
 )
 from werkzeug.datastructures import FileStorage
 
-from .. import access, audio, episodes, files, listings, shows
+from .. import access, episodes, listings, shows
 from ..categories import CHOICES
 from ..db import db
 from ..markup import render_markdown
+from ..media import audio, uploads
+from ..media.storage import DiskFull, TooLarge
 from ..models import Episode, Show
 from ..people import ROLES
-from ..storage import DiskFull, TooLarge
 from ..text import InvalidInput
 from . import format_duration
 from .auth import login_required
@@ -162,7 +163,7 @@ def show_artwork(slug: str):
     """Upload the show's artwork (square JPEG or PNG, RGB, 1400 to 3000 pixels)."""
     show = managed_show(slug)
     try:
-        files.set_show_artwork(show, _form_file("artwork").stream)
+        uploads.set_show_artwork(show, _form_file("artwork").stream)
     except UPLOAD_ERRORS as error:
         return settings_page(show, error=_field_error(error, "artwork"),
                              status=_upload_status(error))
@@ -289,14 +290,14 @@ def edit_episode(slug: str, episode_id: int):
 def episode_artwork(slug: str, episode_id: int):
     """Give the episode its own artwork."""
     return _episode_file(slug, episode_id, "artwork",
-                         lambda episode, upload: files.set_episode_artwork(episode, upload.stream))
+                         lambda episode, file: uploads.set_episode_artwork(episode, file.stream))
 
 
 @bp.post("/shows/<slug>/episodes/<int:episode_id>/transcript")
 def transcript(slug: str, episode_id: int):
     """Attach a WebVTT or SRT transcript."""
     return _episode_file(slug, episode_id, "transcript", lambda episode, upload: (
-        files.add_transcript(episode, upload.stream, request.form.get("language", ""))))
+        uploads.add_transcript(episode, upload.stream, request.form.get("language", ""))))
 
 
 def _episode_file(slug: str, episode_id: int, field: str, store):

@@ -9,11 +9,10 @@ import tracemalloc
 
 import pytest
 
-from showbiz.storage import (
+from showbiz.media.storage import (
     DiskFull,
     LocalStore,
     StorageError,
-    Stored,
     TooLarge,
     open_store,
     validate_key,
@@ -69,9 +68,7 @@ def test_incoming_keep_stores_file_with_size_and_sha(store):
     assert tree(store.root) == [key]
     with store.open(key) as f:
         assert f.read() == data
-    st = store.stat(key)
-    assert st == Stored(key=key, size_bytes=len(data), mtime=st.mtime)
-    assert abs(st.mtime - time.time()) < 60
+    assert store.local_path(key).stat().st_size == len(data)
     assert store.local_path(key) == store.root / key
 
 
@@ -98,7 +95,7 @@ def test_large_upload_memory_stays_flat(store):
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024
-    assert store.stat(key).size_bytes == size
+    assert store.local_path(key).stat().st_size == size
 
 
 def test_incoming_without_keep_leaves_nothing(store):
@@ -111,11 +108,10 @@ def test_exception_after_keep_removes_kept_file(store):
     with pytest.raises(RuntimeError, match="db down"):
         with store.incoming(io.BytesIO(b"x" * 5000), max_bytes=10_000) as inc:
             key = inc.keep(prefix="audio", suffix=".mp3")
-            assert store.stat(key).size_bytes == 5000
+            assert store.local_path(key).stat().st_size == 5000
             raise RuntimeError("db down")
     assert tree(store.root) == []
-    with pytest.raises(FileNotFoundError):
-        store.stat(key)
+    assert not store.local_path(key).exists()
 
 
 def test_exception_before_keep_removes_temp(store):
@@ -147,7 +143,7 @@ def test_too_large_leaves_nothing(store, size):
 def test_exactly_max_bytes_is_fine(store):
     with store.incoming(io.BytesIO(b"z" * 10), max_bytes=10) as inc:
         key = inc.keep(prefix="audio", suffix="")
-    assert store.stat(key).size_bytes == 10
+    assert store.local_path(key).stat().st_size == 10
 
 
 def test_empty_upload(store):
@@ -193,7 +189,7 @@ def test_disk_full_on_real_tiny_filesystem(tiny_fs):
     assert tree(tiny_fs) == []
     # Still usable once the failed writes are gone.
     key = store.put_bytes(b"small", prefix="art", suffix=".png")
-    assert store.stat(key).size_bytes == 5
+    assert store.local_path(key).stat().st_size == 5
 
 
 def test_put_bytes_is_atomic_and_unique(store):
@@ -219,11 +215,9 @@ def test_delete(store):
 def test_missing_objects_raise_file_not_found(store):
     with pytest.raises(FileNotFoundError):
         store.open("audio/nope.mp3")
-    with pytest.raises(FileNotFoundError):
-        store.stat("audio/nope.mp3")
     store.put_bytes(b"x", prefix="audio/sub", suffix=".mp3")
-    with pytest.raises(FileNotFoundError):
-        store.stat("audio/sub")  # a folder is not an object
+    with pytest.raises(IsADirectoryError):
+        store.open("audio/sub")  # a folder is not an object
 
 
 def test_remove_orphans(store):
@@ -267,7 +261,7 @@ BAD_KEYS = [
 def test_bad_keys_rejected_everywhere(store, key):
     with pytest.raises(StorageError):
         validate_key(key)
-    for method in (store.open, store.stat, store.delete, store.local_path):
+    for method in (store.open, store.delete, store.local_path):
         with pytest.raises(StorageError):
             method(key)
 

@@ -1,16 +1,17 @@
-"""Uploads besides episode audio (artwork, photos, transcripts): checked, stored, swapped in."""
+"""Uploads besides episode audio (show and episode artwork, people's photos, transcripts):
+checked, stored, swapped in; and a stored transcript's cues for the episode page."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from typing import BinaryIO, TypeVar
 
+from ..db import db, transaction
+from ..models import Episode, Person, Show, Transcript
+from ..shows import check_language
+from ..text import InvalidInput
 from . import images
-from .context import media_store
-from .db import db, transaction
-from .models import Episode, Person, Show, Transcript
-from .shows import check_language
-from .text import InvalidInput
+from .storage import media_store
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024

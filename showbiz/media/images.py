@@ -15,6 +15,8 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """A checked image: its type, the extension it is stored with, its size in pixels."""
+
     mime_type: str
     extension: str
     width: int

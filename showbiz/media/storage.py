@@ -1,4 +1,4 @@
-"""Media store: the only code that touches paths under the media folder."""
+"""The media store: the only code that touches paths under the media folder."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import errno
 import hashlib
 import io
 import os
-import queue
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
+
+from flask import current_app
 
 CHUNK = 1024 * 1024
 INCOMING = ".incoming"
@@ -32,61 +30,12 @@ class StorageError(Exception):
     """Something went wrong in the media store."""
 
 
-class Watch(Protocol):
-    """Something that looks at every byte of an upload, in order (mp3frames.FrameCounter); its
-    update() runs on the hashing thread and must not raise."""
-
-    def update(self, data: bytes) -> None: ...
-
-
-class Digest:
-    """SHA-256 of an arriving upload, computed in order on a second thread while the next bytes
-    are read and written (hashlib lets go of the GIL): hashing 500 MB takes a third of a second
-    on this machine, which no longer adds to the upload. A `watch` sees the bytes there too."""
-
-    def __init__(self, watch: Watch | None = None) -> None:
-        self._sha, self._watch = hashlib.sha256(), watch
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # at most 4 MiB behind
-        self._thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            self._sha.update(data)
-            if self._watch is not None:
-                self._watch.update(data)
-
-    def update(self, data: bytes) -> None:
-        """Hash these bytes after the ones given before."""
-        self._queue.put(bytes(data))  # a copy: the caller may reuse a view's buffer
-
-    def hexdigest(self) -> str:
-        """The digest of everything given; the thread ends."""
-        self.stop()
-        return self._sha.hexdigest()
-
-    def stop(self) -> None:
-        """End the thread (also when the upload failed); safe to call twice."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-
 class TooLarge(StorageError):
     """More than max_bytes arrived."""
 
 
 class DiskFull(StorageError):
     """The disk or quota filled up while writing (HTTP 507)."""
-
-
-@dataclass(frozen=True)
-class Stored:
-    """Stat of a stored object."""
-
-    key: str
-    size_bytes: int
-    mtime: float
 
 
 def validate_key(key: str) -> str:
@@ -123,12 +72,11 @@ def _fsync_dir(path: Path) -> None:
 class Incoming:
     """A temp file being received; keep() moves it into the store."""
 
-    def __init__(self, store: LocalStore, path: Path, watch: Watch | None = None) -> None:
+    def __init__(self, store: LocalStore, path: Path) -> None:
         self._store = store
         self.path = path
         self.size_bytes = 0
         self.sha256 = ""
-        self.watch = watch  # it saw every byte received
         self.kept_key: str | None = None
 
     def rehash(self) -> None:
@@ -159,12 +107,13 @@ class Incoming:
 class Receiving(io.FileIO):
     """An uploaded file part arriving from the form parser, straight into the store."""
 
-    def __init__(self, store: LocalStore, path: Path, fd: int, watch: Watch | None) -> None:
+    def __init__(self, store: LocalStore, path: Path, fd: int) -> None:
         super().__init__(fd, "w+b")
-        self.store, self.path, self._watch = store, path, watch
-        self._digest, self._size, self._adopted = Digest(watch), 0, False
+        self.store, self.path = store, path
+        self._digest, self._size, self._adopted = hashlib.sha256(), 0, False
 
     def write(self, data) -> int:
+        """Write a piece of the part, hashing what was written."""
         with _disk_errors():
             written = super().write(data)
         self._digest.update(memoryview(data)[:written])
@@ -176,13 +125,13 @@ class Receiving(io.FileIO):
         with _disk_errors():
             os.fsync(self.fileno())
         self._adopted = True
-        inc = Incoming(self.store, self.path, self._watch)
+        inc = Incoming(self.store, self.path)
         inc.size_bytes, inc.sha256 = self._size, self._digest.hexdigest()
         return inc
 
     def close(self) -> None:
+        """Close the file; remove it unless incoming() took it over."""
         super().close()
-        self._digest.stop()
         if not self._adopted:
             self.path.unlink(missing_ok=True)
 
@@ -192,7 +141,6 @@ class LocalStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
-        self._root = str(self.root)
 
     def _new_temp(self) -> tuple[Path, int]:
         tmp_dir = self.root / INCOMING
@@ -203,19 +151,18 @@ class LocalStore:
             return path, os.open(path, flags, 0o644)
 
     @contextmanager
-    def incoming(self, stream: BinaryIO, *, max_bytes: int, watch: Watch | None = None
-                 ) -> Iterator[Incoming]:
+    def incoming(self, stream: BinaryIO, *, max_bytes: int) -> Iterator[Incoming]:
         """Receive stream into a temp file; on error in the block remove it and any kept file.
 
         A `Receiving` file this store handed to the form parser is taken over as it is, so a
-        form upload is written to disk once (and `watch` is the one it was given).
+        form upload is written to disk once.
         """
         adopted = isinstance(stream, Receiving) and stream.store is self
         if adopted:
             inc = stream.adopt()
         else:
             tmp, fd = self._new_temp()
-            inc = Incoming(self, tmp, watch)
+            inc = Incoming(self, tmp)
         with self._cleaned(inc):
             if not adopted:
                 self._copy(stream, fd, inc, max_bytes)
@@ -238,54 +185,34 @@ class LocalStore:
 
     @staticmethod
     def _copy(stream: BinaryIO, fd: int, inc: Incoming, max_bytes: int) -> None:
-        digest = Digest(inc.watch)
-        try:
-            with open(fd, "wb", buffering=0) as out:
-                while chunk := stream.read(CHUNK):
-                    inc.size_bytes += len(chunk)
-                    if inc.size_bytes > max_bytes:
-                        raise TooLarge(f"upload exceeds {max_bytes} bytes")
-                    digest.update(chunk)
-                    with _disk_errors():
-                        view = memoryview(chunk)
-                        while view:  # raw writes may be partial
-                            view = view[out.write(view) :]
+        digest = hashlib.sha256()
+        with open(fd, "wb", buffering=0) as out:
+            while chunk := stream.read(CHUNK):
+                inc.size_bytes += len(chunk)
+                if inc.size_bytes > max_bytes:
+                    raise TooLarge(f"upload exceeds {max_bytes} bytes")
+                digest.update(chunk)
                 with _disk_errors():
-                    os.fsync(out.fileno())
-            inc.sha256 = digest.hexdigest()
-        finally:
-            digest.stop()
+                    view = memoryview(chunk)
+                    while view:  # raw writes may be partial
+                        view = view[out.write(view) :]
+            with _disk_errors():
+                os.fsync(out.fileno())
+        inc.sha256 = digest.hexdigest()
 
-    def receiving(self, watch: Watch | None = None) -> Receiving:
-        """A temp file for the form parser to write an uploaded file part into (hashed and
-        watched on the way); removed when closed unless `incoming()` took it over."""
+    def receiving(self) -> Receiving:
+        """A temp file for the form parser to write an uploaded file part into (hashed on the
+        way); removed when closed unless `incoming()` took it over."""
         path, fd = self._new_temp()
-        return Receiving(self, path, fd, watch)
+        return Receiving(self, path, fd)
 
     def local_path(self, key: str) -> Path:
-        """Filesystem path of key, for X-Accel-Redirect or sendfile only."""
+        """Filesystem path of key, for sending the file (or checking it before nginx does)."""
         return self.root / validate_key(key)
 
     def open(self, key: str) -> BinaryIO:
         """Open a stored object for binary reading (FileNotFoundError if missing)."""
         return open(self.local_path(key), "rb")
-
-    def open_fd(self, key: str) -> tuple[int, os.stat_result]:
-        """Open a stored object read-only: its OS file descriptor and status (OSError if it is
-        missing or not a regular file). For the media fast path, which reads with pread."""
-        fd = os.open(f"{self._root}/{validate_key(key)}", os.O_RDONLY | os.O_CLOEXEC)
-        stat = os.fstat(fd)
-        if not S_ISREG(stat.st_mode):
-            os.close(fd)
-            raise FileNotFoundError(errno.ENOENT, "not a stored object", key)
-        return fd, stat
-
-    def stat(self, key: str) -> Stored:
-        """Size and mtime of a stored object (FileNotFoundError if missing)."""
-        st = self.local_path(key).stat()
-        if not S_ISREG(st.st_mode):
-            raise FileNotFoundError(errno.ENOENT, "not a stored object", key)
-        return Stored(key=key, size_bytes=st.st_size, mtime=st.st_mtime)
 
     def delete(self, key: str) -> None:
         """Delete a stored object; a missing one is fine."""
@@ -320,6 +247,14 @@ class LocalStore:
             except FileNotFoundError:
                 pass
         return removed
+
+
+def media_store() -> LocalStore:
+    """The running app's media store, opened once per app."""
+    store = current_app.extensions.get("showbiz.store")
+    if store is None:
+        store = current_app.extensions["showbiz.store"] = open_store(current_app.config)
+    return store
 
 
 def open_store(config: Mapping) -> LocalStore:

@@ -11,31 +11,20 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import mutagen
-from mutagen import flac, id3, mp3, mp4, oggopus, oggvorbis, wave
+from mutagen import flac, mp3, mp4, oggopus, oggvorbis, wave
 
-from . import mp3frames
+from . import mp3frames, tags
+from .tags import Chapter, Picture, write_chapters
+
+__all__ = ["AudioError", "AudioInfo", "Chapter", "Picture", "probe", "write_chapters"]
 
 MAX_TAG_BYTES = 16 * 1024 * 1024
-MAX_TEXT_CHARS = 4000
-TAG_KEYS = ("title", "artist", "album", "track", "date", "comment")
-
-
-@dataclass(frozen=True)
-class Chapter:
-    start_seconds: float
-    end_seconds: float | None
-    title: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class Picture:
-    data: bytes
-    mime_type: str
 
 
 @dataclass(frozen=True)
 class AudioInfo:
+    """What probing found in an audio file that can be published."""
+
     container: str
     codec: str
     mime_type: str
@@ -59,15 +48,12 @@ class AudioError(ValueError):
 
 
 @dataclass
-class _Probe:
+class _Probe(tags.Metadata):
     codec: str
     duration: float
     bitrate: int | None
     sample_rate: int | None
     channels: int | None
-    tags: dict[str, str] = field(default_factory=dict)
-    picture: Picture | None = None
-    chapters: list[Chapter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -81,11 +67,8 @@ _FORMATS = {"mp3": ("mp3", "audio/mpeg", ".mp3", "MP3"),
 _HINT = "Please upload an MP3 or M4A (AAC) file."
 
 
-def probe(path: str | os.PathLike, counted: mp3frames.FrameCounter | None = None) -> AudioInfo:
-    """Describe the audio file at path, or raise AudioError saying why it can't be published.
-
-    `counted`: an mp3frames.FrameCounter that saw the file's bytes as they were stored, if any.
-    """
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Describe the audio file at path, or raise AudioError saying why it can't be published."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -95,8 +78,7 @@ def probe(path: str | os.PathLike, counted: mp3frames.FrameCounter | None = None
         head = f.read(512)
         kind = _sniff(head)
         try:
-            args = (f, size, start, head)
-            result = _probe_mp3(*args, counted) if kind == "mp3" else _PROBERS[kind](*args)
+            result = _PROBERS[kind](f, size, start, head)
         except AudioError:
             raise
         except (mutagen.MutagenError, ValueError, struct.error, IndexError, KeyError,
@@ -113,11 +95,11 @@ def _finish(p: _Probe) -> AudioInfo:
     if container not in ("mp3", "mp4"):
         p.warnings.insert(0, f"Apple Podcasts accepts only MP3 and M4A; this {name} file "
                              "may not play everywhere.")
-    tags = {k: _clean(p.tags.get(k, ""), k == "comment") for k in TAG_KEYS}
+    found = {k: tags.clean(p.tags.get(k, ""), k == "comment") for k in tags.TAG_KEYS}
     chapters = sorted((c for c in p.chapters if c.start_seconds < p.duration),
                       key=lambda c: c.start_seconds)
     return AudioInfo(container, p.codec, mime, ext, p.duration, p.bitrate, p.sample_rate,
-                     p.channels, {k: v for k, v in tags.items() if v}, p.picture,
+                     p.channels, {k: v for k, v in found.items() if v}, p.picture,
                      tuple(chapters), tuple(p.warnings))
 
 
@@ -203,20 +185,17 @@ def _first_frame(mm: mmap.mmap, start: int, end: int) -> int:
     raise _not_audio(mm[start:start + 1024], anything=True)  # type: ignore[misc]
 
 
-def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes,
-               counted: mp3frames.FrameCounter | None) -> _Probe:
+def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     if start == 0 and (refusal := _not_audio(head, anything=False)):
         raise refusal
     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         pos = _first_frame(mm, start, size)
         first = mp3frames.frame_header(mm[pos:pos + 4])
         assert first is not None
-        # A Xing/VBRI header says how many frames there are; without one they are counted,
-        # while the file arrived if it was an upload.
+        # A Xing/VBRI header says how many frames there are; without one they are counted.
         scanned = None
         if not mp3frames.has_vbr_header(mm[pos:pos + first.length]):
-            scanned = ((counted and counted.counted(pos, size))
-                       or mp3frames.count_frames(mm, pos, size))
+            scanned = mp3frames.count_frames(mm, pos, size)
     f.seek(0)
     audio = mp3.MP3(f)
     p = _Probe("mp3", audio.info.length, audio.info.bitrate, first.sample_rate, first.channels)
@@ -230,83 +209,12 @@ def _probe_mp3(f: BinaryIO, size: int, start: int, head: bytes,
             p.warnings.append("This variable-bitrate MP3 has no Xing/VBRI header, so some players "
                               "will show a wrong duration and seek badly.")
     if audio.tags is not None:
-        _read_id3(audio.tags, p)
+        tags.read_id3(audio.tags, p)
         tlen = audio.tags.get("TLEN")
         # Without a VBR header the frames are all we know, so the ID3 length is the only witness.
         if scanned is not None and tlen and tlen.text and str(tlen.text[0]).isdigit():
             _check_complete(p.duration, int(str(tlen.text[0])) / 1000)
     return p
-
-
-# --- tags, pictures, chapters -------------------------------------------------
-
-_ID3_TEXT = {"TIT2": "title", "TPE1": "artist", "TALB": "album", "TRCK": "track", "TDRC": "date"}
-_VORBIS_TEXT = {"title": "title", "artist": "artist", "album": "album", "tracknumber": "track",
-                "date": "date", "comment": "comment", "description": "comment"}
-_MP4_TEXT = {"\xa9nam": "title", "\xa9ART": "artist", "\xa9alb": "album", "\xa9day": "date",
-             "\xa9cmt": "comment"}
-
-
-def _read_id3(tags: id3.ID3, p: _Probe) -> None:
-    for frame_id, key in _ID3_TEXT.items():
-        texts = [fr.text[0] for fr in tags.getall(frame_id) if fr.text]
-        if texts:
-            p.tags[key] = str(texts[0])
-    comments = sorted((c for c in tags.getall("COMM") if c.text), key=lambda c: c.desc != "")
-    if comments:
-        p.tags["comment"] = str(comments[0].text[0])
-    covers = sorted(tags.getall("APIC"), key=lambda a: a.type != 3)
-    p.picture = next(filter(None, (_picture(a.data) for a in covers)), None)
-    p.chapters = _id3_chapters(tags)
-
-
-def _id3_chapters(tags: id3.ID3) -> list[Chapter]:
-    chaps = {c.element_id: c for c in tags.getall("CHAP")}
-    tocs = sorted(tags.getall("CTOC"), key=lambda t: not t.flags & id3.CTOCFlags.TOP_LEVEL)
-    order = [i for i in tocs[0].child_element_ids if i in chaps] if tocs else []
-    chapters = []
-    for n, element_id in enumerate(order or list(chaps), 1):
-        c = chaps[element_id]
-        titles = [str(t.text[0]) for t in c.sub_frames.getall("TIT2") if t.text]
-        urls = [_clean_url(w.url) for w in c.sub_frames.getall("WXXX")]
-        end = c.end_time / 1000 if c.end_time > c.start_time else None
-        title = _clean(titles[0] if titles else "", False) or f"Chapter {n}"
-        chapters.append(Chapter(c.start_time / 1000, end, title, next(filter(None, urls), None)))
-    return chapters
-
-
-def _vorbis_tags(comments: dict, p: _Probe) -> None:
-    for name, key in _VORBIS_TEXT.items():
-        if comments.get(name) and key not in p.tags:
-            p.tags[key] = comments[name][0]
-
-
-def _picture(data: bytes) -> Picture | None:
-    """Keep cover art only when its bytes really are a JPEG or PNG."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return Picture(bytes(data), "image/jpeg")
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Picture(bytes(data), "image/png")
-    return None
-
-
-def _flac_picture(pictures: list[flac.Picture]) -> Picture | None:
-    ordered = sorted(pictures, key=lambda pic: pic.type != 3)
-    return next(filter(None, (_picture(pic.data) for pic in ordered)), None)
-
-
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-
-
-def _clean(value: str, multiline: bool) -> str:
-    value = _ILLEGAL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = value.split("\n") if multiline else [value]
-    return "\n".join(" ".join(line.split()) for line in lines).strip()[:MAX_TEXT_CHARS].rstrip()
-
-
-def _clean_url(url: str) -> str | None:
-    url = _clean(url or "", False)
-    return url if re.fullmatch(r"https?://[^\s<>\"]+", url, re.IGNORECASE) else None
 
 
 # --- MP4 --------------------------------------------------------------------
@@ -358,14 +266,14 @@ def _probe_mp4(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     if b"mdat" in names and names.index(b"moov") > names.index(b"mdat"):
         p.warnings.append("This M4A file is not optimized for streaming (its index comes after "
                           "the audio), so some apps must download it completely before playing.")
-    tags = audio.tags or {}
-    p.tags = {key: str(tags[atom][0]) for atom, key in _MP4_TEXT.items() if tags.get(atom)}
-    if tags.get("trkn") and tags["trkn"][0][0]:
-        p.tags["track"] = str(tags["trkn"][0][0])
-    p.picture = next(filter(None, (_picture(c) for c in tags.get("covr", []))), None)
+    atoms = audio.tags or {}
+    p.tags = {key: str(atoms[atom][0]) for atom, key in tags.MP4_TEXT.items() if atoms.get(atom)}
+    if atoms.get("trkn") and atoms["trkn"][0][0]:
+        p.tags["track"] = str(atoms["trkn"][0][0])
+    p.picture = next(filter(None, (tags.picture(c) for c in atoms.get("covr", []))), None)
     chapters = list(audio.chapters or [])
     ends = [c.start for c in chapters[1:]] + [info.length]
-    p.chapters = [Chapter(c.start, end, _clean(c.title, False) or f"Chapter {n}", None)
+    p.chapters = [Chapter(c.start, end, tags.clean(c.title, False) or f"Chapter {n}", None)
                   for n, (c, end) in enumerate(zip(chapters, ends), 1)]
     return p
 
@@ -388,14 +296,14 @@ def _probe_ogg(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     p = _Probe(codec, info.length, bitrate, 48000 if codec == "opus" else info.sample_rate,
                info.channels)
     comments = {k.lower(): v for k, v in (audio.tags or {}).items()}
-    _vorbis_tags(comments, p)
+    tags.read_vorbis(comments, p)
     pictures = []
     for value in comments.get("metadata_block_picture", []):
         try:
             pictures.append(flac.Picture(base64.b64decode(value, validate=True)))
         except (binascii.Error, mutagen.MutagenError, struct.error, ValueError):
             continue
-    p.picture = _flac_picture(pictures)
+    p.picture = tags.flac_picture(pictures)
     f.seek(max(0, size - 65307))  # the largest possible Ogg page
     tail = f.read()
     last = tail.rfind(b"OggS")
@@ -409,8 +317,8 @@ def _probe_flac(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     audio = flac.FLAC(f)
     info = audio.info
     p = _Probe("flac", info.length, info.bitrate or None, info.sample_rate, info.channels)
-    _vorbis_tags({k.lower(): v for k, v in (audio.tags or {}).items()}, p)
-    p.picture = _flac_picture(audio.pictures)
+    tags.read_vorbis({k.lower(): v for k, v in (audio.tags or {}).items()}, p)
+    p.picture = tags.flac_picture(audio.pictures)
     return p
 
 
@@ -444,32 +352,9 @@ def _probe_wav(f: BinaryIO, size: int, start: int, head: bytes) -> _Probe:
     duration = info.length * min(1.0, (size - data_at) / data_len) if data_len else 0.0
     p = _Probe("pcm", duration, info.bitrate or None, info.sample_rate, info.channels)
     if audio.tags is not None:
-        _read_id3(audio.tags, p)
+        tags.read_id3(audio.tags, p)
     return p
 
 
-_PROBERS = {"mp4": _probe_mp4, "ogg": _probe_ogg, "flac": _probe_flac, "wav": _probe_wav}
-
-
-def write_chapters(path: str | os.PathLike, chapters: list[Chapter],
-                   duration_seconds: float) -> None:
-    """Write ID3 chapters (CHAP with title and link, one CTOC) into an MP3, replacing old ones."""
-    try:
-        tags = id3.ID3(path)
-    except id3.ID3NoHeaderError:
-        tags = id3.ID3()
-    tags.delall("CHAP")
-    tags.delall("CTOC")
-    ids = [f"chp{n}" for n in range(len(chapters))]
-    ends = [c.start_seconds for c in chapters[1:]] + [duration_seconds]
-    for element_id, chapter, end in zip(ids, chapters, ends):
-        frames = [id3.TIT2(encoding=3, text=[chapter.title])]
-        if chapter.url:
-            frames.append(id3.WXXX(encoding=3, desc="", url=chapter.url))
-        tags.add(id3.CHAP(element_id=element_id, start_time=int(chapter.start_seconds * 1000),
-                          end_time=int(end * 1000), sub_frames=frames))
-    if chapters:
-        tags.add(id3.CTOC(element_id="toc", flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
-                          child_element_ids=ids,
-                          sub_frames=[id3.TIT2(encoding=3, text=["Chapters"])]))
-    tags.save(path, v2_version=3)
+_PROBERS = {"mp3": _probe_mp3, "mp4": _probe_mp4, "ogg": _probe_ogg, "flac": _probe_flac,
+            "wav": _probe_wav}

@@ -197,8 +197,13 @@ def feeds_refresh(everything: bool) -> None:
               help="Log every request (a proxy in front usually does).")
 def serve(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Serve the app with granian (production)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .feed import rebuild_due
     from .server import run
 
-    rebuild_due()  # once, here, before the workers start: not in each of them
+    try:
+        rebuild_due()  # once, here, before the workers start: not in each of them
+    except SQLAlchemyError as error:  # no database yet: the app still starts and says so
+        click.echo(f"Feeds not checked ({type(error).__name__}); run `showbiz init`.", err=True)
     run(host, port, workers, threads, access_log)

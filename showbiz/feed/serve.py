@@ -7,6 +7,7 @@ a response needs.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 from flask import Response, request
@@ -20,15 +21,21 @@ CACHE_SECONDS = 300
 
 def response(built: Built) -> Response:
     """The response to a GET or HEAD of a stored feed: 200 (plain or gzip) or 304."""
-    modified = http_date(built.last_modified)
-    headers = {"ETag": built.etag, "Last-Modified": modified, "Vary": "Accept-Encoding",
-               "Cache-Control": f"public, max-age={max_age(built)}"}
+    modified = _http_date(built.last_modified)
+    headers = [("ETag", built.etag), ("Last-Modified", modified), ("Vary", "Accept-Encoding"),
+               ("Cache-Control", f"public, max-age={max_age(built)}")]
     if not is_resource_modified(request.environ, built.etag.strip('"'), last_modified=modified):
         return Response(status=304, headers=headers)
+    headers.append(("Content-Type", CONTENT_TYPE))
     if request.accept_encodings["gzip"] > 0:
-        headers["Content-Encoding"] = "gzip"
-        return Response(built.gz, headers=headers, content_type=CONTENT_TYPE)
-    return Response(built.xml, headers=headers, content_type=CONTENT_TYPE)
+        headers.append(("Content-Encoding", "gzip"))
+        return Response(built.gz, headers=headers)
+    return Response(built.xml, headers=headers)
+
+
+@functools.lru_cache(maxsize=256)
+def _http_date(timestamp: float) -> str:
+    return http_date(timestamp)  # the same few stored feeds, asked for again and again
 
 
 def max_age(built: Built) -> int:

@@ -1,11 +1,14 @@
 """What the benchmarks share: free loopback ports, waiting for servers, nginx, a time limit."""
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -71,3 +74,33 @@ def exit_after(seconds: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit("stopped by signal"))
     signal.alarm(int(seconds))
+
+
+@contextmanager
+def servers(commands: dict[str, list[str]], ports: dict[str, int], env: dict, logs: Path):
+    """Start each named server in its own process group, wait for its port; stop them after."""
+    procs = {}
+    try:
+        for name, command in commands.items():
+            with open(logs / f"{name}.log", "ab") as log:
+                procs[name] = subprocess.Popen(command, env=env, stdout=log, stderr=log,
+                                               start_new_session=True)
+            wait_port(ports[name], procs[name], name)
+        yield
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+
+
+def wrk_rate(port: int, path: str, headers: dict, duration: int) -> float:
+    """Requests/s of one `wrk -t2 -c16` run; exits if any response was not 2xx/3xx."""
+    command = ["wrk", "-t2", "-c16", f"-d{duration}s"]
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    out = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                         text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

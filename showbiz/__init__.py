@@ -86,16 +86,15 @@ def _init_extensions(app: Flask) -> None:
     """Bind the database, CSRF protection, blueprints and commands to the app."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import cli, web
+    from . import changes, cli, web
     from .db import db
     from .web.auth import csrf, login_manager_init
-    from .web.feedserve import FastFeed
 
     db.init_app(app)
+    changes.install()  # what a commit makes stale: feed revisions, feeds to rebuild
     csrf.init_app(app)
     login_manager_init(app)
     web.register(app)
     cli.register(app)
-    app.wsgi_app = FastFeed(app, app.wsgi_app)
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
 @with_appcontext
 def init() -> None:
     """Create or upgrade the database (safe to run again)."""
+    from .feed import rebuild_due
     from .media.storage import media_store
     from .migrate import upgrade
 
@@ -40,6 +41,9 @@ def init() -> None:
     removed = media_store().remove_orphans()
     click.echo("Database is up to date." + (f" Removed {removed} unfinished uploads."
                                              if removed else ""))
+    rebuilt = rebuild_due()  # a new format, base URL or slug: no stored feed says the old one
+    if rebuilt:
+        click.echo(f"Rebuilt {len(rebuilt)} feed{'s' if len(rebuilt) != 1 else ''}.")
 
 
 @click.command()
@@ -167,15 +171,15 @@ def feeds() -> None:
 @feeds.command("refresh")
 @click.option("--all", "everything", is_flag=True, help="Rebuild every feed, not only due ones.")
 def feeds_refresh(everything: bool) -> None:
-    """Rebuild feeds whose scheduled episode is due (run it every minute from cron when nginx
-    serves the feed files and no app process may be awake at the publishing time)."""
-    from . import feeds as stored
+    """Rebuild feeds that are missing or out of date, such as those whose scheduled episode is
+    due (run it every minute from cron, so an episode appears on time in every feed file)."""
+    from . import feed
     from .shows import all_shows
 
     if everything:
-        done = [stored.rebuild(show.id) and show.slug for show in all_shows()]
+        done = [feed.rebuild(show.id) and show.slug for show in all_shows()]
     else:
-        done = stored.refresh_expired()
+        done = feed.rebuild_due()
     click.echo(f"Rebuilt {len(done)} feed{'s' if len(done) != 1 else ''}.")
 
 
@@ -191,6 +195,13 @@ def feeds_refresh(everything: bool) -> None:
               help="Log every request (a proxy in front usually does).")
 def serve(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Serve the app with granian (production)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .feed import rebuild_due
     from .server import run
 
+    try:
+        rebuild_due()  # once, here, before the workers start: not in each of them
+    except SQLAlchemyError as error:  # no database yet: the app still starts and says so
+        click.echo(f"Feeds not checked ({type(error).__name__}); run `showbiz init`.", err=True)
     run(host, port, workers, threads, access_log)

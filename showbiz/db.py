@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask_sqlalchemy import SQLAlchemy
@@ -52,21 +52,19 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions; writes take the write lock up front to avoid upgrade deadlocks."""
     if _is_sqlite(conn.engine):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
-
-
-_after_commit: list[Callable[[Session], None]] = []
-
-
-def after_commit(hook: Callable[[Session], None]) -> Callable[[Session], None]:
-    """Register work to do after each `transaction()` commits (such as rendering feeds)."""
-    _after_commit.append(hook)
-    return hook
+        if _writing.get():
+            # Only the transaction() itself: reads after its commit (a feed rebuild) need no lock.
+            _writing.set(False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """Run a block as one write transaction: committed on success, rolled back on error."""
+    """Run a block as one write transaction: committed on success, rolled back on error.
+
+    What the commit makes stale is worked out by showbiz.changes, on SQLAlchemy's events."""
     session = db.session()
     if session.in_transaction():
         # End the read snapshot: upgrading it to a write is what makes SQLite say "locked".
@@ -77,5 +75,3 @@ def transaction() -> Iterator[Session]:
             yield session
     finally:
         _writing.reset(token)
-    for hook in _after_commit:
-        hook(session)

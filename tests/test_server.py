@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from showbiz import feeds
+from showbiz import feed as feeds
 from showbiz.db import db, transaction
 from showbiz.models import Episode
 

@@ -15,14 +15,15 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import access, feeds, listings
+from .. import access, listings
+from .. import feed as podcast_feed
 from ..db import db
 from ..media import uploads
 from ..models import Article, Episode, Person
 from ..notes import citations
 from ..shows import all_shows, show_by_slug
 from ..text import strip_xml_illegal
-from . import feedserve, structured
+from . import structured
 
 bp = Blueprint("public", __name__)
 
@@ -91,12 +92,14 @@ def chapters(slug: str, episode_slug: str):
 
 @bp.get("/shows/<slug>/feed.xml")
 def feed(slug: str):
-    """The show's podcast RSS feed (a current one is answered by feedserve.FastFeed first)."""
-    built = feeds.cached(slug) or feeds.current(_show_or_404(slug))
+    """The show's podcast RSS feed, from its stored bytes (no query while it is current)."""
+    built = podcast_feed.cached(slug) or podcast_feed.current(_show_or_404(slug))
+    if built is None:  # nothing stored yet: `showbiz init`, a start or cron renders it
+        abort(Response("This feed is being prepared; try again in a minute.", 503,
+                       {"Retry-After": "60"}))
     if built.moved_to:
         return redirect(built.moved_to, 301)
-    status, headers, body = feedserve.answer(built, request.environ)
-    return Response(body, status, headers)
+    return podcast_feed.response(built)
 
 
 @bp.get("/articles/")

@@ -1,8 +1,7 @@
-"""What a show's feed says, read as plain rows: a fixed number of queries, no ORM objects.
-
-Loading 22,000 ORM objects for a 1,000-episode feed took 0.7 s; the same rows as tuples take a
-tenth of that. The rules (who is credited, whether there are chapters) are the same as the
-pages' (people.episode_cast, notes.citations.chapters) and tests hold the two to the same answers.
+"""Read: what a show's feed says, as plain rows in a fixed number of queries (no ORM objects,
+whose bookkeeping would cost more than rendering for a large show). The rules (who is
+credited, whether there are chapters) are the same as the pages' (people.episode_cast,
+notes.citations.chapters) and tests hold the two to the same answers.
 """
 from __future__ import annotations
 
@@ -11,9 +10,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import bindparam, select
 
-from . import feed
-from .db import db
-from .models import (
+from ..db import db
+from ..models import (
     Article,
     Chapter,
     Credit,
@@ -25,18 +23,18 @@ from .models import (
     published_episodes,
     utcnow,
 )
-from .urls import Links
+from ..urls import Links
+from . import render
 
-CHUNK = 500  # ids per IN (...): well inside every database's parameter limit
+CHUNK = 100  # episodes read and rendered at a time: bounds the memory a large feed takes
 
 _CREDIT = (Credit.episode_id, Credit.person_id, Credit.role, Credit.group, Credit.excluded,
            Person.name, Person.slug, Person.image_key)
 
-_START = feed.NoteRef._fields.index("start_seconds")  # notes are read as plain tuples
-_ITEM = feed.ItemData._make  # from a tuple in ItemData's field order
+_START = render.NoteRef._fields.index("start_seconds")  # notes are read as plain tuples
+_ITEM = render.ItemData._make  # from a tuple in ItemData's field order
 
-# The item queries, built once for any list of episode ids: building a statement anew for each
-# part of a feed (and checking each of its ids) cost 13 ms of a 1,000-item read.
+# The item queries, for any list of episode ids.
 _IDS = bindparam("ids", expanding=True)
 _NOTES = (select(ShowNote.episode_id, Article.title, Article.url, Article.site_name,
                  Article.author_name, ShowNote.start_seconds, ShowNote.comment_html)
@@ -56,26 +54,23 @@ _EPISODES = select(
     Episode.season, Episode.artwork_key, Episode.chapters_from).where(Episode.id.in_(_IDS))
 
 
-def item_chunks(show: Show, episode_ids: list[int], cast: list | None = None,
-                size: int = CHUNK) -> Iterator[dict[int, feed.ItemData]]:
+def item_chunks(show: Show, episode_ids: list[int], cast: list | None = None
+                ) -> Iterator[dict[int, render.ItemData]]:
     """The items of the given episodes of a show, by episode id (`cast`: show_cast's rows), in
-    parts in the given order, each as soon as it is read: `size` episodes first, then twice as
-    many each time up to CHUNK (a consumer starts on the first part early, and larger queries
-    cost less an item)."""
+    parts of CHUNK in the given order."""
     links = Links()
     people, media = _People(links), links.varying_media()
     episode_page = links.varying("public.episode", "episode_slug", slug=show.slug)
     chapters_page = links.varying("public.chapters", "episode_slug", slug=show.slug)
     cast_of = _Cast(show_cast(show.id) if cast is None else cast, people).of
     run = db.session.connection().execute  # plain rows: no ORM bookkeeping per row
-    for ids in _chunks(episode_ids, min(size, CHUNK)):
+    for start in range(0, len(episode_ids), CHUNK):
+        ids = episode_ids[start:start + CHUNK]
         found, chunk = {}, {"ids": ids}
         notes = _group(run(_NOTES, chunk).all(), plain=True)
         credits = _group(run(_CREDITS, chunk).all())
         transcripts = _group(run(_TRANSCRIPTS, chunk).all())
         audio_chapters = set(run(_AUDIO_CHAPTERS, chunk).scalars())
-        # Rows unpacked and ItemData made from a tuple: attribute access and keywords were a
-        # third of the Python work an item (the rest is in the query).
         for (episode_id, guid, slug, title, published_at, audio_key, size_bytes, mime_type,
              duration_seconds, summary, notes_html, episode_type, explicit, number, season,
              artwork_key, chapters_from) in run(_EPISODES, chunk):
@@ -94,14 +89,14 @@ def item_chunks(show: Show, episode_ids: list[int], cast: list | None = None,
         yield {episode_id: found[episode_id] for episode_id in ids if episode_id in found}
 
 
-def channel(show: Show, cast: list | None = None) -> feed.ChannelData:
+def channel(show: Show, cast: list | None = None) -> render.ChannelData:
     """What the <channel> says about the show (`cast`: show_cast's rows)."""
     links = Links()
     people = _People(links)
     trailers = db.session.execute(published_episodes(show.id).with_only_columns(
         Episode.title, Episode.audio_key, Episode.published_at, Episode.audio_size_bytes,
         Episode.audio_mime, Episode.season).where(Episode.episode_type == "trailer")).all()
-    return feed.ChannelData(
+    return render.ChannelData(
         title=show.title, link=links("public.show", slug=show.slug),
         feed_url=links("public.feed", slug=show.slug),
         description=show.description or show.subtitle, language=show.language,
@@ -115,7 +110,7 @@ def channel(show: Show, cast: list | None = None) -> feed.ChannelData:
         txt=tuple((t.get("purpose", ""), t["text"]) for t in show.txt or ()),
         persons=tuple(people.ref(row) for row in
                       (show_cast(show.id) if cast is None else cast)),
-        trailers=tuple(feed.TrailerRef(t.title, links.media(t.audio_key), t.published_at,
+        trailers=tuple(render.TrailerRef(t.title, links.media(t.audio_key), t.published_at,
                                        t.audio_size_bytes, t.audio_mime, t.season)
                        for t in trailers),
         last_build=utcnow())
@@ -129,7 +124,7 @@ class _People:
         self.refs = {}
 
     def ref(self, row) -> tuple:
-        """A credit row's person, as a plain tuple in feed.PersonRef's field order."""
+        """A credit row's person, as a plain tuple in render.PersonRef's field order."""
         key = (row.person_id, row.role, row.group)
         found = self.refs.get(key)
         if found is None:
@@ -173,11 +168,3 @@ def _group(rows, plain: bool = False) -> dict[int, list]:
         for row in rows:
             grouped[row[0]].append(row)
     return grouped
-
-
-def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
-    """`size` ids, then twice as many each time, up to CHUNK."""
-    start = 0
-    while start < len(ids):
-        yield ids[start:start + size]
-        start, size = start + size, min(2 * size, CHUNK)

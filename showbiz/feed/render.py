@@ -1,11 +1,12 @@
-"""The podcast RSS feed: RSS 2.0 + iTunes + Podcasting 2.0, rendered with feedgen from plain data.
+"""Render: the podcast RSS feed (RSS 2.0 + iTunes + Podcasting 2.0) from plain data.
 
-Items are rendered one at a time (so a caller can keep each item's XML and re-render only what
-changed) and spliced into the channel, newest first.
+feedgen writes the RSS it knows (title, guid, description, content:encoded, the channel's
+iTunes tags); two small extensions add with lxml what it lacks or gets wrong for Apple and
+Podcasting 2.0. Items are rendered on their own (so the store keeps each item's XML and only
+changed items are rendered again) and spliced into the channel, newest first.
 """
 from __future__ import annotations
 
-import functools
 import html
 import re
 from dataclasses import dataclass
@@ -17,12 +18,12 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .timecodes import format_timecode
+from ..timecodes import format_timecode
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 DESCRIPTION_LIMIT = 4000  # bytes; Apple's limit for descriptions
-ITEM_FORMAT = "8"  # bump when rendering changes, so items cached by an older version are redone
+FORMAT = "9"  # bump when rendering changes: stored feeds of another format are rebuilt
 
 
 class PersonRef(NamedTuple):
@@ -66,9 +67,8 @@ class ItemData(NamedTuple):
     season: int | None = None
     image: str = ""
     chapters_url: str = ""
-    # The references below are the named tuples, or plain tuples in their field order: the
-    # database read and the feed helper's pipe carry 15,000 of them for 1,000 items, and
-    # making each a named tuple (and a plain one again for the pipe) cost 10 us an item.
+    # The references below are the named tuples, or plain tuples in their field order (as
+    # read.py makes them from rows).
     persons: tuple[PersonRef | tuple, ...] = ()
     notes: tuple[NoteRef | tuple, ...] = ()
     transcripts: tuple[TranscriptRef | tuple, ...] = ()
@@ -124,23 +124,9 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-_PERSON = f"{{{PODCAST_NS}}}person"
-
-
-@functools.lru_cache(maxsize=4096)
-def _person(person: PersonRef | tuple):
-    # A feed names the same few people on every item: each one's element is built once and
-    # copied (a C copy of the node, a third of parsing its four attributes again).
-    name, role, group, href, img = person
-    pairs = (("role", role), ("group", group), ("img", img), ("href", href))
-    element = etree.Element(_PERSON, {k: v for k, v in pairs if v}, nsmap={"podcast": PODCAST_NS})
-    element.text = name
-    return element
-
-
 def _persons(parent, persons) -> None:
-    for person in persons:
-        parent.append(_person(person).__copy__())  # copy.copy() costs a microsecond more
+    for name, role, group, href, img in persons:
+        _sub(parent, PODCAST_NS, "person", name, role=role, group=group, img=img, href=href)
 
 
 class _ChannelExtension(BaseExtension):
@@ -190,10 +176,8 @@ _CHAPTERS = f"{{{PODCAST_NS}}}chapters"
 
 
 class _ItemExtension(BaseEntryExtension):
-    """An item's link, date, enclosure, iTunes and Podcasting 2.0 tags. feedgen's podcast
-    extension knows explicit as yes/no only, and took 10 us an item to write the other four
-    iTunes tags; feedgen's own link, enclosure and date setters took 15 us an item (checking
-    link dictionaries, switching the locale twice per date)."""
+    """An item's link, date, enclosure, iTunes and Podcasting 2.0 tags (feedgen's podcast
+    extension knows explicit as yes/no only, and its date setter depends on the locale)."""
 
     def __init__(self):
         self.data: ItemData | None = None
@@ -202,7 +186,7 @@ class _ItemExtension(BaseEntryExtension):
         return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
 
     def extend_rss(self, item):
-        data, sub = self.data, etree.SubElement  # the names spelled out: this runs for every item
+        data, sub = self.data, etree.SubElement
         sub(item, "link").text = data.link
         sub(item, "pubDate").text = _rfc2822(data.published_at)
         sub(item, "enclosure", url=data.enclosure_url, length=str(data.size_bytes),
@@ -229,7 +213,7 @@ class _ItemExtension(BaseEntryExtension):
         return item
 
 
-_e = html.escape  # a name of its own for the f-strings below; a wrapper costs 6 ms a feed
+_e = html.escape
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -244,13 +228,10 @@ def _rfc2822(when: datetime) -> str:
             f" {when.hour:02d}:{when.minute:02d}:{when.second:02d} +0000")
 
 
-def render_items(items: list[ItemData], keep: list | None = None) -> list[bytes]:
-    """Each item's <item> XML, in the given order, without namespace declarations.
-
-    feedgen renders entries only inside a feed (where the namespaces are declared with their
-    usual prefixes), so the items are rendered as one feed and cut apart. `keep` takes the
-    rendered feed for a caller that frees it later (6 us an item) when it has time to spare.
-    """
+def items(items: list[ItemData]) -> list[bytes]:
+    """Each item's <item> XML, in the given order, without namespace declarations."""
+    # feedgen renders entries only inside a feed (where the namespaces are declared with their
+    # usual prefixes), so the items are rendered as one feed and cut apart.
     if not items:
         return []
     fg = FeedGenerator()
@@ -261,8 +242,6 @@ def render_items(items: list[ItemData], keep: list | None = None) -> list[bytes]
     for data in items:
         _entry(fg.add_entry(order="append"), data)
     xml = fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=False)
-    if keep is not None:
-        keep.append(fg)
     # Text is escaped, or in CDATA without "</item" (_entry), so "</item>" only ever appears as
     # our own tag; the items follow each other with nothing between them.
     found, start = [], xml.index(b"<item>")
@@ -284,28 +263,21 @@ def _entry(entry: FeedEntry, data: ItemData) -> None:
     entry.title(data.title)
     entry.guid(data.guid, permalink=False)
     articles = notes_html(data.notes)
-    # CDATA spares lxml escaping every tag of the notes and the description (5% of the feed's
-    # bytes and time). It cannot hold "]]>", and render_items() cuts items at "</item>". Both
-    # texts are our own tags around escaped text (no "<" or ">"), which cannot form either,
-    # and a few raw pieces, checked here instead of the whole texts (8 us an item): a host's
-    # sanitised HTML (an attribute value can hold both) and the address ending a clipped
-    # description. Where one holds either, that text is escaped instead.
+    # HTML goes out as CDATA, which keeps it readable and smaller than escaped HTML. CDATA
+    # cannot hold "]]>", and items() cuts items at "</item>": a text holding either (a host's
+    # sanitised HTML can, in an attribute value) is escaped instead.
     description = describe(data, articles)
-    entry.description(etree.CDATA(description) if _fits_cdata(data.link) else description)
+    entry.description(etree.CDATA(description) if _fits_cdata(description) else description)
     notes = full_notes(data, articles)
-    raw = _SEP.join([data.notes_html, *[note[_COMMENT] for note in data.notes]])
-    entry.content(notes, type="CDATA" if _fits_cdata(raw) else None)
+    entry.content(notes, type="CDATA" if _fits_cdata(notes) else None)
     entry.podcastindex.data = data
-
-
-_COMMENT = NoteRef._fields.index("comment_html")
 
 
 def _fits_cdata(text: str) -> bool:
     return "]]>" not in text and "</item" not in text
 
 
-def render_channel(data: ChannelData) -> tuple[bytes, bytes]:
+def channel(data: ChannelData) -> tuple[bytes, bytes]:
     """The feed around its items: what comes before the first <item> and after the last."""
     fg = FeedGenerator()
     fg.load_extension("podcast")
@@ -343,25 +315,13 @@ class NotesHtml(NamedTuple):
     full: list[str]
 
 
-_SEP = "\x00"  # XML cannot carry it, so input refuses it: it never occurs in stored text
-
-
 def notes_html(notes: tuple[NoteRef | tuple, ...]) -> NotesHtml:
     """The articles' list entries for describe() and full_notes(), their text escaped once."""
-    # Two escapes of the joined fields instead of four per article: 40 calls an item were
-    # a fifth of an item's rendering.
-    texts = []
-    for title, url, site, author, _, _ in notes:
-        texts += (title or url, site, author)
-    escaped = _e(_SEP.join(texts), False).split(_SEP)
-    urls = _e(_SEP.join([note[1] for note in notes])).split(_SEP)
-    if len(escaped) != len(texts) or len(urls) != len(notes):  # a NUL slipped past input
-        escaped, urls = [_e(x, False) for x in texts], [_e(note[1]) for note in notes]
-    short, full, fields = [], [], iter(escaped)
-    for note, url, title, site, author in zip(notes, urls, fields, fields, fields):
-        *_, start_seconds, comment = note
-        link = f'<a href="{url}">{title}</a>'
-        when = "" if start_seconds is None else _when(start_seconds)
+    short, full = [], []
+    for title, url, site, author, start_seconds, comment in notes:
+        title, site, author = _e(title or url, False), _e(site, False), _e(author, False)
+        link = f'<a href="{_e(url)}">{title}</a>'
+        when = "" if start_seconds is None else f"[{format_timecode(start_seconds)}] "
         if site:
             short.append(f"<li>{link} ({site})</li>")
             byline = f"{site} · by {author}" if author else site
@@ -373,14 +333,8 @@ def notes_html(notes: tuple[NoteRef | tuple, ...]) -> NotesHtml:
     return NotesHtml(short, full)
 
 
-@functools.lru_cache(maxsize=16384)
-def _when(seconds: int) -> str:
-    return f"[{format_timecode(seconds)}] "
-
-
 def describe(data: ItemData, notes: NotesHtml | None = None) -> str:
     """The item description: summary and a compact list of articles, within Apple's 4,000 bytes."""
-    # Plain f-strings around html.escape(): Markup.format costs ten times more, on every item.
     head = f"<p>{_e(data.summary or data.title, False)}</p>"
     if data.notes:
         head += "<p>Articles discussed:</p>"

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from . import access
 from .categories import CHOICES
 from .db import db, transaction
 from .models import Membership, Show, User
@@ -199,12 +198,6 @@ def _web_address(value: str | None, field: str) -> str:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(f"{_label(field)} must start with http:// or https://.", field)
     return value
-
-
-def manageable_shows(user: User) -> list[Show]:
-    """The shows a user may change, by title."""
-    return list(db.session.scalars(select(Show).where(access.changeable_shows_clause(user))
-                                   .order_by(Show.title)))
 
 
 def show_by_slug(slug: str) -> Show | None:

@@ -48,11 +48,6 @@ def normalize_url(raw: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
-def article_by_url(url: str) -> Article | None:
-    """The article stored under this (normalised) address, if any."""
-    return db.session.scalar(select(Article).where(Article.url == normalize_url(url)))
-
-
 def get_or_create_article(url: str, **metadata) -> Article:
     """The article for this address, created (with any metadata given) if it is new."""
     url = normalize_url(url)

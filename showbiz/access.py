@@ -3,7 +3,9 @@
 A user is None for an anonymous listener. Admins may do everything; a show's members (owner or
 editor) may change that show and see its drafts; only owners (and admins) manage its members.
 Listeners see published episodes (a publish time that has come), the articles those episodes
-cite and everyone's person page; a draft's or a scheduled episode's page and notes stay private.
+cite and the people credited on them; a draft's or a scheduled episode's page, notes and people
+stay private. People and articles are shared by shows: a host changes one only when every show
+crediting or citing it is theirs, so no host changes what another show shows (docs/access.md).
 The command line runs as the server's operator and asks nothing.
 
 Predicates answer for one object (`may_...`); clauses (`..._clause`) are the same rules as SQL,
@@ -74,17 +76,14 @@ def may_see_article_page(user: User | None, article: Article) -> bool:
 
 
 def may_see_person_page(user: User | None, person: Person) -> bool:
-    """Everyone's page is public; it lists only what published episodes say about them."""
-    return True
+    """A person's page is public once they are credited on something published
+    (person_public_clause)."""
+    return db.session.scalar(select(Person.id).where(
+        Person.id == person.id, person_public_clause())) is not None
 
 
-def may_edit_person(user: User | None, person: Person) -> bool:
-    """Admins any person; hosts people credited on their shows (or their episodes), or credited
-    nowhere yet."""
-    if user is None:
-        return False
-    if user.is_admin:
-        return True
+def _person_credits(user: User, person: Person) -> tuple[int, int]:
+    """How many credits the person has, and how many are on shows the user is a member of."""
     show_of_credit = func.coalesce(Credit.show_id, Episode.show_id)
     credits, mine = db.session.execute(
         select(func.count(Credit.id), func.count(Membership.id)).select_from(Credit)
@@ -92,7 +91,35 @@ def may_edit_person(user: User | None, person: Person) -> bool:
         .outerjoin(Membership, and_(Membership.show_id == show_of_credit,
                                     Membership.user_id == user.id))
         .where(Credit.person_id == person.id)).one()
+    return credits, mine
+
+
+def may_open_person(user: User | None, person: Person) -> bool:
+    """Whether the studio shows the person to the user: admins anyone; hosts people credited on
+    one of their shows (or its episodes), or credited nowhere yet."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    credits, mine = _person_credits(user, person)
     return credits == 0 or mine > 0
+
+
+def may_edit_person(user: User | None, person: Person) -> bool:
+    """Whether the user may change the person's name, bio, website and photo: admins anyone;
+    hosts only when every show crediting the person (or its episodes) is theirs."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    credits, mine = _person_credits(user, person)
+    return credits == mine
+
+
+PERSON_NEEDS_ADMIN = ("{name} is also credited on a show you are not a member of, so an admin "
+                      "must make this change.")
+ARTICLE_NEEDS_ADMIN = ("This article is also cited on a show you are not a member of, so an "
+                       "admin must change its details.")
 
 
 def may_merge_people(user: User | None) -> bool:
@@ -100,16 +127,35 @@ def may_merge_people(user: User | None) -> bool:
     return user is not None and user.is_admin
 
 
-def may_edit_article(user: User | None, article: Article) -> bool:
-    """Admins any article; hosts the articles cited on a show of theirs (drafts included)."""
+def _article_citations(user: User, article: Article) -> tuple[int, int]:
+    """How many notes cite the article, and how many are on shows the user is a member of."""
+    return db.session.execute(
+        select(func.count(ShowNote.id), func.count(Membership.id)).select_from(ShowNote)
+        .join(Episode, Episode.id == ShowNote.episode_id)
+        .outerjoin(Membership, and_(Membership.show_id == Episode.show_id,
+                                    Membership.user_id == user.id))
+        .where(ShowNote.article_id == article.id)).one()
+
+
+def may_open_article(user: User | None, article: Article) -> bool:
+    """Whether the studio shows the article's details to the user: admins any; hosts the
+    articles cited on a show of theirs (drafts included)."""
     if user is None:
         return False
     if user.is_admin:
         return True
-    mine = select(ShowNote.id).join(Episode).join(
-        Membership, Membership.show_id == Episode.show_id).where(
-        ShowNote.article_id == article.id, Membership.user_id == user.id)
-    return db.session.scalar(mine.limit(1)) is not None
+    return _article_citations(user, article)[1] > 0
+
+
+def may_edit_article(user: User | None, article: Article) -> bool:
+    """Whether the user may type an article's details or fetch it again: admins any; hosts only
+    when every episode citing it is on a show of theirs."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    cited, mine = _article_citations(user, article)
+    return 0 < mine == cited
 
 
 def changeable_shows_clause(user: User) -> ColumnElement[bool]:
@@ -124,3 +170,30 @@ def article_public_clause() -> ColumnElement[bool]:
     drafts or scheduled episodes stays private until one airs."""
     return exists(select(ShowNote.id).join(Episode, Episode.id == ShowNote.episode_id)
                   .where(ShowNote.article_id == Article.id, is_published()))
+
+
+def person_public_clause() -> ColumnElement[bool]:
+    """People credited on something published, as a condition on Person: on a published
+    episode, in the cast of a show with a published episode, or as the author of a public
+    article. Someone credited only on drafts stays private."""
+    on_episode = exists(select(Credit.id).join(Episode, Episode.id == Credit.episode_id)
+                        .where(Credit.person_id == Person.id, Credit.excluded.is_(False),
+                               is_published()))
+    on_show = exists(select(Credit.id).join(Episode, Episode.show_id == Credit.show_id)
+                     .where(Credit.person_id == Person.id, is_published()))
+    author = exists(select(Article.id).where(Article.author_id == Person.id,
+                                             article_public_clause()))
+    return on_episode | on_show | author
+
+
+def people_listed_clause(user: User) -> ColumnElement[bool]:
+    """The people the studio lists for the user, as a condition on Person: admins everyone;
+    hosts those credited on their shows (or their episodes), and those credited nowhere."""
+    if user.is_admin:
+        return Person.id.is_not(None)
+    mine = select(Membership.show_id).where(Membership.user_id == user.id)
+    on_mine = exists(select(Credit.id).outerjoin(Episode, Episode.id == Credit.episode_id)
+                     .where(Credit.person_id == Person.id,
+                            func.coalesce(Credit.show_id, Episode.show_id).in_(mine)))
+    credited = exists(select(Credit.id).where(Credit.person_id == Person.id))
+    return on_mine | ~credited

@@ -155,6 +155,7 @@ def set_excluded(episode: Episode, person: Person, role: str, excluded: bool) ->
             episode.credits.remove(entry)
 
 
-def all_people() -> list[Person]:
-    """Everyone, by name."""
-    return list(db.session.scalars(select(Person).order_by(func.lower(Person.name))))
+def all_people(where=None) -> list[Person]:
+    """Everyone (or those matching a condition such as access.people_listed_clause), by name."""
+    query = select(Person).order_by(func.lower(Person.name))
+    return list(db.session.scalars(query if where is None else query.where(where)))

@@ -51,7 +51,8 @@ TABLE = [
     Rule("see page", "article on B", EVERYONE, "may_see_article_page", "/articles/{id}/"),
     Rule("see page", "draft-only article", NOBODY, "may_see_article_page", "/articles/{id}/"),
     Rule("see page", "person on A", EVERYONE, "may_see_person_page", "/people/{slug}/"),
-    Rule("see page", "person nowhere", EVERYONE, "may_see_person_page", "/people/{slug}/"),
+    Rule("see page", "person nowhere", NOBODY, "may_see_person_page", "/people/{slug}/"),
+    Rule("see page", "person on A's draft", NOBODY, "may_see_person_page", "/people/{slug}/"),
     # The studio: a show's members change it, whatever its episodes' state.
     Rule("change", "draft", HOSTS_OF_A, "may_change_episode", "/studio/shows/a/episodes/{id}/"),
     Rule("change", "scheduled", HOSTS_OF_A, "may_change_episode",
@@ -108,9 +109,11 @@ def build_world(app) -> dict[str, tuple[type, int]]:
             get["scheduled"].published_at = utcnow() + timedelta(days=2)
             people = {"person on A": get_or_create_person("Ann On A"),
                       "person on B": get_or_create_person("Bob On B"),
-                      "person nowhere": get_or_create_person("Nora Nowhere")}
+                      "person nowhere": get_or_create_person("Nora Nowhere"),
+                      "person on A's draft": get_or_create_person("Dora Draft")}
             credit(people["person on A"], show=get["show A"], role="host")
             credit(people["person on B"], episode=get["published on B"], role="guest")
+            credit(people["person on A's draft"], episode=get["draft"], role="guest")
             articles = {name: get_or_create_article(f"https://news.example/{n}", title=name)
                         for n, name in enumerate(("article on A", "article on B",
                                                   "draft-only article"))}

@@ -49,7 +49,8 @@ def test_add_edit_and_refuse_people(app, client):
     response = client.post(f"/studio/people/{person_id}/", data={
         "csrf_token": token, "name": "Scott Horton", "bio": "Edited.", "website": ""})
     assert response.status_code == 302
-    page = client.get("/people/scott-horton/").get_data(as_text=True)
+    assert client.get("/people/scott-horton/").status_code == 404  # credited on nothing published
+    page = client.get(f"/studio/people/{person_id}/").get_data(as_text=True)
     assert "Edited." in page
 
 

@@ -49,14 +49,15 @@ def normalize_url(raw: str) -> str:
 
 
 def get_or_create_article(url: str, **metadata) -> Article:
-    """The article for this address, created (with any metadata given) if it is new."""
+    """The article for this address, created with any metadata given if it is new; an existing
+    article keeps its metadata (other shows may cite it)."""
     url = normalize_url(url)
-    article = db.session.scalar(select(Article).where(Article.url == url))
+    article = _article_at(url)
     if article is None:
         article = Article(url=url)
         db.session.add(article)
-    if metadata:
-        set_metadata(article, **metadata)
+        if metadata:
+            set_metadata(article, **metadata)
     db.session.flush()
     return article
 
@@ -105,21 +106,45 @@ def fetch_metadata(urls: list[str]) -> dict[str, Fetched]:
 
 
 def article_for(fetched: Fetched) -> Article:
-    """The Article a fetched address belongs to: merged onto the page's canonical address."""
-    url = fetched.url
-    if fetched.meta and fetched.meta.canonical_url:
-        try:
-            url = normalize_url(fetched.meta.canonical_url)
-        except InvalidInput:
-            pass  # a broken canonical link: keep the address the host gave
-    article = db.session.scalar(select(Article).where(Article.url.in_({url, fetched.url}))
-                                .order_by((Article.url == url).desc()))
+    """The Article a fetched address belongs to, given the page's metadata only if it is its own.
+
+    The article already at the address keeps its URL. For a new address, a canonical link on the
+    same site names the article: an existing one is cited as it is (its metadata comes only from
+    its own address), a new one is stored under the canonical address.
+    """
+    article = _article_at(fetched.url)
     if article is None:
-        article = Article(url=url)
+        canonical = same_site_canonical(fetched)
+        if canonical is not None:
+            existing = _article_at(canonical)
+            if existing is not None:
+                return existing
+        article = Article(url=canonical or fetched.url)
         db.session.add(article)
     apply_fetched(article, fetched)
     db.session.flush()
     return article
+
+
+def _article_at(url: str) -> Article | None:
+    return db.session.scalar(select(Article).where(Article.url == url))
+
+
+def same_site_canonical(fetched: Fetched) -> str | None:
+    """The page's canonical address if it is on the same site (host, ignoring www.), else None:
+    a page cannot speak for another site's article."""
+    if not (fetched.meta and fetched.meta.canonical_url):
+        return None
+    try:
+        canonical = normalize_url(fetched.meta.canonical_url)
+    except InvalidInput:
+        return None  # a broken canonical link: keep the address the host gave
+    return canonical if _site(canonical) == _site(fetched.url) else None
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
 
 
 def apply_fetched(article: Article, fetched: Fetched) -> Article:
@@ -140,7 +165,7 @@ def apply_fetched(article: Article, fetched: Fetched) -> Article:
 
 def needs_fetch(url: str) -> bool:
     """Whether an address has no article with metadata yet."""
-    article = db.session.scalar(select(Article).where(Article.url == url))
+    article = _article_at(url)
     return article is None or not article.has_metadata
 
 

@@ -99,9 +99,9 @@ def _note(episode: Episode, note_id: int) -> ShowNote:
 
 
 def editable_article(article_id: int) -> Article:
-    """The article if the user may change it (access.may_edit_article); 404 otherwise."""
+    """The article if the studio shows it to the user (access.may_open_article); 404 otherwise."""
     article = db.get_or_404(Article, article_id)
-    if not access.may_edit_article(g.user, article):
+    if not access.may_open_article(g.user, article):
         abort(404)
     return article
 
@@ -113,6 +113,9 @@ def edit_article(article_id: int):
     back = request.values.get("back", "")
     if request.method == "GET":
         return _article_page(article, back)
+    if not access.may_edit_article(g.user, article):
+        return _article_page(article, back, error=InvalidInput(access.ARTICLE_NEEDS_ADMIN),
+                             form=request.form, status=403)
     try:
         articles.edit_by_hand(article, request.form)
     except InvalidInput as error:
@@ -122,14 +125,18 @@ def edit_article(article_id: int):
 
 
 def _article_page(article: Article, back: str, *, error=None, form=None, status: int = 200):
+    refusal = None if access.may_edit_article(g.user, article) else access.ARTICLE_NEEDS_ADMIN
     return render_template("studio/article_edit.html", article=article, form=form, error=error,
-                           back=back), status
+                           back=back, refusal=refusal), status
 
 
 @bp.post("/articles/<int:article_id>/refetch")
 def refetch(article_id: int):
     """Fetch an article's page again."""
     article = editable_article(article_id)
+    if not access.may_edit_article(g.user, article):
+        return _article_page(article, request.form.get("back", ""),
+                             error=InvalidInput(access.ARTICLE_NEEDS_ADMIN), status=403)
     fetched = articles.refetch(article)
     flash("Fetched the article again." if fetched.meta else
           f"Still could not fetch the article: {fetched.error}")

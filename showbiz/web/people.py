@@ -44,8 +44,8 @@ def add():
 
 
 def _people_page(*, error=None, form=None, status: int = 200):
-    return render_template("studio/people.html", people=people.all_people(), error=error,
-                           form=form), status
+    listed = people.all_people(access.people_listed_clause(g.user))
+    return render_template("studio/people.html", people=listed, error=error, form=form), status
 
 
 @bp.route("/people/<int:person_id>/", methods=["GET", "POST"])
@@ -53,6 +53,8 @@ def edit(person_id: int):
     """Edit a person's name, bio, website and photo; merge a duplicate."""
     person = editable_person(person_id)
     if request.method == "POST":
+        if not access.may_edit_person(g.user, person):
+            return _refused(person, request.form)
         try:
             people.save_person(person, request.form)
         except InvalidInput as error:
@@ -63,22 +65,33 @@ def edit(person_id: int):
 
 
 def editable_person(person_id: int) -> Person:
-    """The person if the user may change them (access.may_edit_person); 404 otherwise."""
+    """The person if the studio shows them to the user (access.may_open_person); 404 otherwise."""
     person = db.get_or_404(Person, person_id)
-    if not access.may_edit_person(g.user, person):
+    if not access.may_open_person(g.user, person):
         abort(404)
     return person
 
 
 def _edit_page(person: Person, error=None, form=None):
+    others = people.all_people() if access.may_merge_people(g.user) else []
     return render_template("studio/person_edit.html", person=person, error=error, form=form,
-                           others=[p for p in people.all_people() if p.id != person.id])
+                           refusal=None if access.may_edit_person(g.user, person)
+                           else access.PERSON_NEEDS_ADMIN.format(name=person.name),
+                           others=[p for p in others if p.id != person.id])
+
+
+def _refused(person: Person, form=None):
+    """The form again, saying an admin must change a person other shows credit; 403."""
+    return _edit_page(person, InvalidInput(access.PERSON_NEEDS_ADMIN.format(name=person.name)),
+                      form), 403
 
 
 @bp.post("/people/<int:person_id>/photo")
 def photo(person_id: int):
     """Upload a person's photo."""
     person = editable_person(person_id)
+    if not access.may_edit_person(g.user, person):
+        return _refused(person)
     try:
         uploads.set_person_photo(person, _form_file("photo").stream)
     except UPLOAD_ERRORS as error:

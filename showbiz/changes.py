@@ -48,6 +48,12 @@ def _noted(session: Session) -> _Noted:
     return session.info.setdefault(NOTED, _Noted())
 
 
+def _own_change(session: Session, obj) -> bool:
+    # Another show citing an article or crediting a person only appends to its collections:
+    # that changes no feed of the shows already citing or crediting it.
+    return obj not in session.dirty or session.is_modified(obj, include_collections=False)
+
+
 def _affected(session: Session) -> tuple[set[int], set[int], set[int]]:
     """Shows whose feed changes, episodes whose item changes, shows whose every item changes."""
     shows, episodes, whole_shows = set(), set(), set()
@@ -65,10 +71,8 @@ def _affected(session: Session) -> tuple[set[int], set[int], set[int]]:
             shows.add(show_id)
             whole_shows.add(show_id)
             episodes.add(obj.episode_id or (obj.episode.id if obj.episode else None))
-        elif isinstance(obj, Article):
-            articles.add(obj.id)
-        elif isinstance(obj, Person):
-            people.add(obj.id)
+        elif isinstance(obj, (Article, Person)) and _own_change(session, obj):
+            (articles if isinstance(obj, Article) else people).add(obj.id)
     articles.discard(None)
     people.discard(None)
     with session.no_autoflush:

@@ -84,7 +84,9 @@ def person_detail(person: Person) -> dict:
     articles = db.session.scalars(select(Article).where(Article.author_id == person.id,
                                                         article_public_clause())
                                   .order_by(Article.published_on.desc())).all()
-    return {"shows": [c.show for c in credits if c.show_id and not c.excluded],
+    aired = {e.show_id for e in episodes}  # a cast credit shows once the show has aired
+    return {"shows": [c.show for c in credits if c.show_id and not c.excluded
+                      and c.show_id in aired],
             "episodes": [(e, episode_roles.get(e.id) or show_roles[e.show_id]) for e in episodes],
             "articles": articles}
 

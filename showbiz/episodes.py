@@ -38,7 +38,7 @@ class NewEpisode:
 def create_episode(show: Show, stream: BinaryIO, filename: str, details: NewEpisode) -> Episode:
     """Store an upload, probe it, and add it to the show as an episode, all or nothing."""
     store = media_store()
-    fetched = fetch_metadata(sorted({n.url for n in details.notes if needs_fetch(n.url)}))
+    fetched = fetch_metadata(sorted({n.url for n in details.notes if needs_fetch(n.url, show)}))
     with store.incoming(stream, max_bytes=_max_bytes()) as incoming:
         info = audio.probe(incoming.path)
         key = incoming.keep(prefix="audio", suffix=info.extension)

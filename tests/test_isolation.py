@@ -298,3 +298,40 @@ def test_people_are_private_until_credited_on_something_published(app, client, w
     assert client.get("/people/bea-b/").status_code == 404
     assert client.get("/people/alice-host/").status_code == 200
     assert client.get("/people/gus-guest/").status_code == 200
+
+
+def test_details_a_typed_for_a_draft_never_reach_b(app, client, world):
+    """A types details for an article only A's draft cites; B cites the same address: B's
+    editor shows the page's own metadata, never A's typing (the article takes B's fetch)."""
+    draft = make_episode(app, world.ids["show A"], title="A draft", publish=False)
+    login(client, A)
+    post(client, f"/studio/shows/a/episodes/{draft}/notes", urls=f"{world.base}/b-own.html")
+    with app.app_context():
+        article_id = db.session.scalar(select(Article.id).where(
+            Article.url == f"{world.base}/b-own.html"))
+    typed = post(client, f"/studio/articles/{article_id}/", title="A's secret plan",
+                 description="Not yet aired.")
+    assert typed.status_code == 302
+    b = app.test_client()
+    login(b, B)
+    editor = f"/studio/shows/b/episodes/{world.ids['b draft']}/"
+    assert post(b, editor + "notes", urls=f"{world.base}/b-own.html").status_code == 302
+    for page in (b.get(editor), b.get(f"/studio/articles/{article_id}/")):
+        assert page.status_code == 200
+        assert "secret plan" not in page.get_data(as_text=True)
+        assert "Not yet aired" not in page.get_data(as_text=True)
+    with app.app_context():
+        article = db.session.get(Article, article_id)
+        assert (article.title, article.fetch_status) == ("B's own", "ok")
+
+
+def test_details_typed_for_a_published_episode_are_public_anyway(app, client, world):
+    """Typing on an aired article is public already: B citing it keeps it as it is."""
+    login(client, A)
+    post(client, f"/studio/articles/{world.ids['story']}/", title="A's typed story")
+    b = app.test_client()
+    login(b, B)
+    post(b, f"/studio/shows/b/episodes/{world.ids['b draft']}/notes",
+         urls=f"{world.base}/a-story.html")
+    with app.app_context():
+        assert db.session.get(Article, world.ids["story"]).title == "A's typed story"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select
 
 from ..db import db, transaction
-from ..models import Article, utcnow
+from ..models import Article, Episode, Show, ShowNote, is_published, utcnow
 from ..people import person_by_name
 from ..settings import setting
 from ..text import InvalidInput, clean_text
@@ -113,6 +113,10 @@ def article_for(fetched: Fetched) -> Article:
     its own address), a new one is stored under the canonical address.
     """
     article = _article_at(fetched.url)
+    if article is not None and article.fetch_status == "manual":
+        # Fetched again only because another show typed these details for its drafts: the new
+        # citation takes the page's own metadata, and the typing is never shown to its show.
+        set_metadata(article, status="pending")
     if article is None:
         canonical = same_site_canonical(fetched)
         if canonical is not None:
@@ -163,10 +167,22 @@ def apply_fetched(article: Article, fetched: Fetched) -> Article:
                         description=meta.description, image_url=meta.image_url or "")
 
 
-def needs_fetch(url: str) -> bool:
-    """Whether an address has no article with metadata yet."""
+def needs_fetch(url: str, show: Show | None = None) -> bool:
+    """Whether citing an address on the show needs a fetch: no article with metadata yet, or
+    only details another show typed for its unpublished episodes (typed_privately)."""
     article = _article_at(url)
-    return article is None or not article.has_metadata
+    return (article is None or not article.has_metadata
+            or (show is not None and typed_privately(article, show)))
+
+
+def typed_privately(article: Article, show: Show) -> bool:
+    """Whether the article's details were typed by hand on another show and are not public yet:
+    no published episode and no episode of this show cites it."""
+    if article.fetch_status != "manual":
+        return False
+    seen = select(ShowNote.id).join(Episode, Episode.id == ShowNote.episode_id).where(
+        ShowNote.article_id == article.id, is_published() | (Episode.show_id == show.id))
+    return db.session.scalar(seen.limit(1)) is None
 
 
 def refetch(article: Article) -> Fetched:

@@ -50,7 +50,7 @@ def add_notes(episode: Episode, lines: list[NoteLine]) -> list[ShowNote]:
     for line in lines:
         check_start(episode, line.start_seconds, field="urls")
     fetched = articles.fetch_metadata(sorted({line.url for line in lines
-                                              if articles.needs_fetch(line.url)}))
+                                              if articles.needs_fetch(line.url, episode.show)}))
     with transaction():
         notes = []
         for line in lines:

@@ -28,7 +28,8 @@ def response(built: Built) -> Response:
     if not is_resource_modified(request.environ, built.etag.strip('"'), last_modified=modified_at):
         return Response(status=304, headers=headers)
     headers.append(("Content-Type", CONTENT_TYPE))
-    if request.accept_encodings["gzip"] > 0:
+    offered = request.environ.get("HTTP_ACCEPT_ENCODING", "")
+    if ("gzip" in offered or "*" in offered) and request.accept_encodings["gzip"] > 0:
         headers.append(("Content-Encoding", "gzip"))
         return Response(built.gz, headers=headers)
     return Response(built.xml, headers=headers)

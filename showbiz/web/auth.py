@@ -44,6 +44,11 @@ class _SessionInterface(SecureCookieSessionInterface):
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
 
+    def open_session(self, app, request):
+        if "HTTP_COOKIE" not in request.environ:  # most listeners: nothing to read or verify
+            return self.session_class()
+        return super().open_session(app, request)
+
     def save_session(self, app, session, response) -> None:
         """As Flask does, for requests that read the session: one that never did (a feed, a
         public file; g.user is loaded lazily) leaves the cookie alone, so the answer is the

@@ -108,6 +108,31 @@ def test_post_without_csrf_token_is_refused(app, client):
     assert client.post("/studio/shows/new", data={"slug": "x", "title": "X"}).status_code == 400
 
 
+def test_csrf_is_checked_on_every_unsafe_method_of_a_route(app, client):
+    """Unsafe methods of a route are checked; GETs are not; an address with no route is 404."""
+    make_user(app)
+    login(client)
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = client.open("/studio/shows/new", method=method, data={"slug": "x"})
+        assert response.status_code in (400, 405), method
+    assert client.post("/studio/shows/new", data={"slug": "x", "title": "X"}).status_code == 400
+    assert client.get("/studio/shows/new").status_code == 200
+    assert client.post("/no-such-page", data={}).status_code == 404
+
+
+def test_the_user_is_loaded_only_when_asked_for(app, client):
+    """g.user: None outside a request (commands); the signed-in user once a page asks."""
+    from flask import g
+
+    make_user(app)
+    with app.app_context():
+        assert g.user is None
+    login(client)
+    assert "Sign out" in client.get("/studio/").get_data(as_text=True)
+    other = client.application.test_client().get("/")  # another visitor: nobody signed in
+    assert "Sign out" not in other.get_data(as_text=True)
+
+
 def test_cookie_flags(app, client):
     make_user(app)
     cookie = login(client).headers["Set-Cookie"]

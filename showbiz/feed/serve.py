@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+from datetime import UTC, datetime
 
 from flask import Response, request
 from werkzeug.http import http_date, is_resource_modified
@@ -21,21 +22,24 @@ CACHE_SECONDS = 300
 
 def response(built: Built) -> Response:
     """The response to a GET or HEAD of a stored feed: 200 (plain or gzip) or 304."""
-    modified = _http_date(built.last_modified)
+    modified, modified_at = _http_date(built.last_modified)
     headers = [("ETag", built.etag), ("Last-Modified", modified), ("Vary", "Accept-Encoding"),
                ("Cache-Control", f"public, max-age={max_age(built)}")]
-    if not is_resource_modified(request.environ, built.etag.strip('"'), last_modified=modified):
+    if not is_resource_modified(request.environ, built.etag.strip('"'), last_modified=modified_at):
         return Response(status=304, headers=headers)
     headers.append(("Content-Type", CONTENT_TYPE))
-    if request.accept_encodings["gzip"] > 0:
+    offered = request.environ.get("HTTP_ACCEPT_ENCODING", "")
+    if ("gzip" in offered or "*" in offered) and request.accept_encodings["gzip"] > 0:
         headers.append(("Content-Encoding", "gzip"))
         return Response(built.gz, headers=headers)
     return Response(built.xml, headers=headers)
 
 
 @functools.lru_cache(maxsize=256)
-def _http_date(timestamp: float) -> str:
-    return http_date(timestamp)  # the same few stored feeds, asked for again and again
+def _http_date(timestamp: float) -> tuple[str, datetime]:
+    """Last-Modified as sent and as compared (whole seconds, UTC), for the same few stored
+    feeds asked for again and again: Werkzeug would parse the header's text on every request."""
+    return http_date(timestamp), datetime.fromtimestamp(int(timestamp), UTC)
 
 
 def max_age(built: Built) -> int:

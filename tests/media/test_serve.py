@@ -11,6 +11,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from showbiz.db import db, transaction
 from showbiz.models import Episode, Person, Show, Transcript, utcnow
@@ -112,6 +113,51 @@ def test_if_range(client, media_url, if_range, status):
     response = get(client, media_url, Range="bytes=0-9", **{"If-Range": value})
     assert response.status_code == status
     assert response.data == (AUDIO[:10] if status == 206 else AUDIO)
+
+
+@pytest.fixture
+def queries(app):
+    """The SQL statements run from here on (SQLite's BEGIN left out)."""
+    with app.app_context():
+        engine = db.engine
+    found = []
+
+    def listener(*args):
+        if args[2] != "BEGIN":
+            found.append(args[2])
+    event.listen(engine, "before_cursor_execute", listener)
+    yield found
+    event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_public_media_never_reads_the_session(app, client, media_url, queries):
+    """A range of a published episode is the same for everyone: whoever asks (here a signed-in
+    browser, which sends its session cookie with every range), the user is not loaded, nothing
+    is queried but the file's owner, and no cookie or "Vary: Cookie" goes out."""
+    make_user(app)
+    login(client)
+    app.extensions.pop("showbiz.public_media", None)  # nothing remembered: the lookup runs
+    queries.clear()
+    response = get(client, media_url, Range="bytes=0-9")
+    assert response.status_code == 206
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.vary
+    assert len(queries) == 1 and "audio_key" in queries[0] and '"user"' not in queries[0]
+    anonymous = get(client.application.test_client(), media_url)
+    assert anonymous.status_code == 200 and "Cookie" not in anonymous.vary
+
+
+def test_a_drafts_media_answer_depends_on_the_session(app, client):
+    """A draft's media is for its show's members: the user is loaded, the answer varies by
+    cookie (200 for the host, 404 for anyone else)."""
+    make_user(app)
+    draft = make_episode(app, make_show(app, owner_email="host@example.com"), publish=False)
+    with app.app_context():
+        url = "/media/" + db.session.get(Episode, draft).audio_key
+    anonymous = get(client, url)
+    assert anonymous.status_code == 404 and "Cookie" in anonymous.vary
+    login(client)
+    signed_in = get(client, url, Range="bytes=0-9")
+    assert signed_in.status_code == 206 and "Cookie" in signed_in.vary
 
 
 @pytest.mark.parametrize("state", ["draft", "scheduled"])

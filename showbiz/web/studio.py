@@ -26,7 +26,7 @@ from ..media.storage import DiskFull, TooLarge
 from ..models import Episode, Show
 from ..people import ROLES
 from ..text import InvalidInput
-from . import format_duration
+from . import DISK_FULL, format_duration
 from .auth import login_required
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -266,8 +266,7 @@ def _field_error(error: Exception, field: str) -> InvalidInput:
         limit = current_app.config["MAX_UPLOAD_MB"]
         return InvalidInput(f"The file is larger than this server accepts ({limit} MB).", field)
     if isinstance(error, DiskFull):
-        return InvalidInput("The server's disk is full; nothing was saved. "
-                            "Tell the administrator.", field)
+        return InvalidInput(DISK_FULL, field)
     return InvalidInput(str(error), field)
 
 

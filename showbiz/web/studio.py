@@ -92,7 +92,7 @@ def dashboard():
 def episode_list(slug: str):
     """Every episode of a show, a page at a time."""
     show = managed_show(slug)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = listings.page_number(request.args.get("page"))
     per_page = current_app.config["PAGE_SIZE"]
     episodes, total = listings.studio_episodes(show, page, per_page)
     return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,6 +32,21 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 def _is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "do_connect")
+def _private_sqlite_file(dialect, _record, cargs, cparams) -> None:
+    """Create a new SQLite database file readable by its owner only (it holds password hashes);
+    SQLite gives its -wal and -shm files the same mode."""
+    if dialect.name != "sqlite":
+        return
+    path = cparams.get("database", cargs[0] if cargs else "")
+    if not path or path == ":memory:" or path.startswith("file:") or cparams.get("uri"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing database keeps its mode; a missing folder fails in connect() itself
 
 
 @event.listens_for(Engine, "connect")

@@ -18,7 +18,6 @@ from .models import (
 )
 from .people import episode_cast
 
-
 # Far past any real list, small enough that (page - 1) * per_page fits every database's OFFSET.
 MAX_PAGE = 1_000_000
 

@@ -16,7 +16,6 @@ from ..text import InvalidInput
 from ..timecodes import format_timecode
 from ..urls import absolute_url
 
-
 DISK_FULL = "The server's disk is full; nothing was saved. Tell the administrator."
 
 

@@ -107,3 +107,24 @@ def test_person_photo_on_a_full_disk_answers_507(app, client, full):
     _refused(app, response, before)
     with app.app_context():
         assert db.session.get(Person, person_id).image_key is None
+
+
+def test_form_upload_cut_short_removes_its_part_file_at_once(app, client):
+    """The parser's part files are removed when the parse fails, not whenever they are
+    garbage-collected: a form body that stops half-way through its file leaves nothing."""
+    make_user(app)
+    make_show(app, "news-hour", owner_email="host@example.com")
+    login(client)
+    token = csrf_token(client, "/studio/")
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+            + token.encode() + b"\r\n--b\r\nContent-Disposition: form-data; name=\"audio\"; "
+            b"filename=\"cut.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\n" + AUDIO[:20000])
+    kept = []
+    # Teardown runs before the request is closed: what it sees, the parse failure left.
+    app.teardown_request_funcs.setdefault(None, []).append(
+        lambda _error: kept.append(stored_files(app)))
+    response = client.post("/studio/shows/news-hour/episodes/new", input_stream=io.BytesIO(body),
+                           content_type="multipart/form-data; boundary=b",
+                           environ_overrides={"CONTENT_LENGTH": str(len(body) + 50000)})
+    assert response.status_code == 400
+    assert kept == [[]] and stored_files(app) == []

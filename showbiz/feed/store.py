@@ -174,8 +174,8 @@ def remove_temp_files(folder: Path, *, older_than: float = 60.0) -> int:
     if not folder.is_dir():
         return 0
     cutoff, removed = time.time() - older_than, 0
-    with _locked(folder):
-        for entry in os.scandir(folder):
+    with _locked(folder), os.scandir(folder) as entries:
+        for entry in entries:
             if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
                 continue
             try:

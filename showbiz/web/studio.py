@@ -281,6 +281,10 @@ def edit_episode(slug: str, episode_id: int):
     except InvalidInput as error:
         return editor_page(episode, error=error, form=request.form,
                            status=getattr(error, "status", 400))
+    except DiskFull:  # the edits are committed; only the copy of the MP3 with chapters failed
+        message = ("Your edits are saved, but the chapters could not be written into the MP3: "
+                   "the server's disk is full. Tell the administrator.")
+        return editor_page(episode, error=InvalidInput(message), status=507)
     flash("Episode saved.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
 

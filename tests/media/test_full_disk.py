@@ -128,3 +128,27 @@ def test_form_upload_cut_short_removes_its_part_file_at_once(app, client):
                            environ_overrides={"CONTENT_LENGTH": str(len(body) + 50000)})
     assert response.status_code == 400
     assert kept == [[]] and stored_files(app) == []
+
+
+def test_writing_chapters_on_a_full_disk_keeps_the_edits_and_says_so(app, client, full):
+    from showbiz.db import transaction
+    from showbiz.notes.articles import get_or_create_article
+    from showbiz.notes.citations import cite
+
+    token, episode_id, _, before = full
+    with app.app_context():
+        with transaction():
+            found = db.session.get(Episode, episode_id)
+            cite(found, get_or_create_article("https://news.example/a", title="A story"),
+                 start_seconds=1)
+        version, old_key = db.session.get(Episode, episode_id).version, found.audio_key
+    response = client.post(EPISODE.format(id=episode_id) + "/", data={
+        "csrf_token": token, "version": version, "title": "Renamed", "episode_type": "full",
+        "embed_chapters": "on"})
+    assert response.status_code == 507
+    page = response.get_data(as_text=True)
+    assert "Your edits are saved" in page and "disk is full" in page
+    assert stored_files(app) == before
+    with app.app_context():
+        found = db.session.get(Episode, episode_id)
+        assert found.title == "Renamed" and found.audio_key == old_key

@@ -23,8 +23,8 @@ MAX_PAGE = 1_000_000
 
 
 def page_number(raw: str | None) -> int:
-    """The page a query string asks for: 1 unless a plain positive number; at most MAX_PAGE, so
-    an absurd number is a page past the end rather than an overflow."""
+    """The page a query string asks for: 1 unless a plain number, at most MAX_PAGE."""
+    # An absurd number is then a page past the end (empty, or a 404), not an OFFSET overflow.
     if not raw or not raw.isascii() or not raw.isdigit():
         return 1
     return MAX_PAGE if len(raw) > 7 else max(1, min(int(raw), MAX_PAGE))

@@ -14,8 +14,7 @@ _MARKER = "showbiz-url-marker"
 
 
 def safe_next(target: str | None, fallback: str | None = None) -> str:
-    """`target` if it is a path of this site; anything that could leave it: `fallback` (the
-    studio when not given)."""
+    """`target` if it is a path of this site, else `fallback` (default: the studio)."""
     if fallback is None:
         fallback = url_for("studio.dashboard")
     if not target or not target.startswith("/") or target.startswith("//"):

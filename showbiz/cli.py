@@ -33,11 +33,13 @@ def register(app: Flask) -> None:
 @with_appcontext
 def init() -> None:
     """Create or upgrade the database (safe to run again)."""
+    from .db import db, make_sqlite_private
     from .feed import rebuild_due
     from .migrate import upgrade
 
     upgrade()
-    click.echo(" ".join(filter(None, ["Database is up to date.", _sweep()])))
+    private = make_sqlite_private(db.engine) and "Made the database readable by its owner only."
+    click.echo(" ".join(filter(None, ["Database is up to date.", private, _sweep()])))
     rebuilt = rebuild_due()  # a new format, base URL or slug: no stored feed says the old one
     if rebuilt:
         click.echo(f"Rebuilt {len(rebuilt)} feed{'s' if len(rebuilt) != 1 else ''}.")

@@ -49,6 +49,24 @@ def _private_sqlite_file(dialect, _record, cargs, cparams) -> None:
         pass  # an existing database keeps its mode; a missing folder fails in connect() itself
 
 
+def make_sqlite_private(engine: Engine) -> list[str]:
+    """Make an existing SQLite database's files readable by their owner only; the names changed."""
+    # Installs made before databases were created 0600 have them world-readable.
+    database = engine.url.database if _is_sqlite(engine) else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    changed = []
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if status.st_uid == os.getuid() and status.st_mode & 0o077:
+            os.chmod(path, 0o600)
+            changed.append(os.path.basename(path))
+    return changed
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record) -> None:
     """Turn on WAL, foreign keys and a busy timeout for every new SQLite connection."""

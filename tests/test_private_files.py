@@ -63,3 +63,21 @@ def test_a_database_elsewhere_is_private_too(tmp_path, loose_umask):
     database.parent.mkdir()
     modes = _fresh_install(tmp_path / "instance", DATABASE_URL=f"sqlite:///{database}")
     assert modes == {"shows.sqlite": 0o600, "shows.sqlite-wal": 0o600, "shows.sqlite-shm": 0o600}
+
+
+def test_init_closes_a_database_an_older_version_left_world_readable(tmp_path, loose_umask):
+    instance = tmp_path / "instance"
+    _fresh_install(instance)
+    database = instance / "showbiz.sqlite"
+    database.chmod(0o644)  # as every install before this change
+    app = create_app({"INSTANCE_PATH": str(instance), "MEDIA_DIR": str(tmp_path / "m")})
+    result = app.test_cli_runner().invoke(args=["init"])
+    with app.app_context():
+        db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "Made the database readable by its owner only." in result.output
+    assert mode(database) == 0o600
+    again = app.test_cli_runner().invoke(args=["init"])
+    with app.app_context():
+        db.engine.dispose()
+    assert "readable by its owner" not in again.output

@@ -43,7 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _derive_settings(app: Flask) -> None:
     """Fill the settings that depend on others: database URL, media folder, secret key, cookies."""
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_uid == os.getuid():
+        instance.chmod(0o700)  # holds the secret key and the database: also git's 0755 folder
     cfg = app.config
     cfg["DATABASE_URL"] = cfg["DATABASE_URL"] or f"sqlite:///{instance / 'showbiz.sqlite'}"
     cfg["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(cfg["DATABASE_URL"])

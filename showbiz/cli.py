@@ -33,17 +33,30 @@ def register(app: Flask) -> None:
 @with_appcontext
 def init() -> None:
     """Create or upgrade the database (safe to run again)."""
+    from .db import db, make_sqlite_private
     from .feed import rebuild_due
-    from .media.storage import media_store
     from .migrate import upgrade
 
     upgrade()
-    removed = media_store().remove_orphans()
-    click.echo("Database is up to date." + (f" Removed {removed} unfinished uploads."
-                                             if removed else ""))
+    private = make_sqlite_private(db.engine) and "Made the database readable by its owner only."
+    click.echo(" ".join(filter(None, ["Database is up to date.", private, _sweep()])))
     rebuilt = rebuild_due()  # a new format, base URL or slug: no stored feed says the old one
     if rebuilt:
         click.echo(f"Rebuilt {len(rebuilt)} feed{'s' if len(rebuilt) != 1 else ''}.")
+
+
+def _sweep() -> str:
+    """Remove the temp files of uploads and feed rebuilds a crash or kill left behind (only
+    those old enough that nothing can still be writing them); say what went, if anything."""
+    from .feed import feed_dir
+    from .feed.store import remove_temp_files
+    from .media.storage import media_store
+
+    uploads, rebuilds = media_store().remove_orphans(), remove_temp_files(feed_dir())
+    said = [f"{uploads} unfinished upload{'s' if uploads != 1 else ''}" if uploads else "",
+            f"{rebuilds} unfinished feed file{'s' if rebuilds != 1 else ''}" if rebuilds else ""]
+    said = [part for part in said if part]
+    return f"Removed {' and '.join(said)}." if said else ""
 
 
 @click.command()
@@ -176,11 +189,13 @@ def feeds_refresh(everything: bool) -> None:
     from . import feed
     from .shows import all_shows
 
+    swept = _sweep()  # this runs every minute: the periodic clean-up of killed uploads too
     if everything:
         done = [feed.rebuild(show.id) and show.slug for show in all_shows()]
     else:
         done = feed.rebuild_due()
-    click.echo(f"Rebuilt {len(done)} feed{'s' if len(done) != 1 else ''}.")
+    click.echo(" ".join(filter(None, [swept, f"Rebuilt {len(done)} feed"
+                                              f"{'s' if len(done) != 1 else ''}."])))
 
 
 @click.command()
@@ -193,6 +208,7 @@ def feeds_refresh(everything: bool) -> None:
               help="App threads per worker.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (a proxy in front usually does).")
+@with_appcontext
 def serve(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
     """Serve the app with granian (production)."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -200,6 +216,12 @@ def serve(host: str, port: int, workers: int | None, threads: int, access_log: b
     from .feed import rebuild_due
     from .server import run
 
+    try:
+        swept = _sweep()  # before the workers start, so no upload of theirs is running yet
+    except OSError as error:  # an unreadable folder: serving still works, say why
+        swept = f"Temp files not swept ({error.strerror})."
+    if swept:
+        click.echo(swept, err=True)
     try:
         rebuild_due()  # once, here, before the workers start: not in each of them
     except SQLAlchemyError as error:  # no database yet: the app still starts and says so

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,6 +32,39 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 def _is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "do_connect")
+def _private_sqlite_file(dialect, _record, cargs, cparams) -> None:
+    """Create a new SQLite database file readable by its owner only (it holds password hashes);
+    SQLite gives its -wal and -shm files the same mode."""
+    if dialect.name != "sqlite":
+        return
+    path = cparams.get("database", cargs[0] if cargs else "")
+    if not path or path == ":memory:" or path.startswith("file:") or cparams.get("uri"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing database keeps its mode; a missing folder fails in connect() itself
+
+
+def make_sqlite_private(engine: Engine) -> list[str]:
+    """Make an existing SQLite database's files readable by their owner only; the names changed."""
+    # Installs made before databases were created 0600 have them world-readable.
+    database = engine.url.database if _is_sqlite(engine) else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    changed = []
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if status.st_uid == os.getuid() and status.st_mode & 0o077:
+            os.chmod(path, 0o600)
+            changed.append(os.path.basename(path))
+    return changed
 
 
 @event.listens_for(Engine, "connect")

@@ -18,6 +18,17 @@ from .models import (
 )
 from .people import episode_cast
 
+# Far past any real list, small enough that (page - 1) * per_page fits every database's OFFSET.
+MAX_PAGE = 1_000_000
+
+
+def page_number(raw: str | None) -> int:
+    """The page a query string asks for: 1 unless a plain number, at most MAX_PAGE."""
+    # An absurd number is then a page past the end (empty, or a 404), not an OFFSET overflow.
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return 1
+    return MAX_PAGE if len(raw) > 7 else max(1, min(int(raw), MAX_PAGE))
+
 
 def page_count(total: int, per_page: int) -> int:
     """How many pages `total` items fill, `per_page` a page (at least one, even when empty)."""

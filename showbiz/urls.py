@@ -1,14 +1,30 @@
-"""Absolute addresses on the configured base URL, for feeds, shares, the CLI and pages alike."""
+"""Absolute addresses on the configured base URL, for feeds, shares, the CLI and pages alike;
+and the one rule for return addresses (`next`, `back`) taken from a request."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
 
 # Characters URL building leaves as they are (werkzeug quotes everything else, and keeps "/").
 _AS_IS = re.compile(r"[A-Za-z0-9._~/-]+")
 _MARKER = "showbiz-url-marker"
+
+
+def safe_next(target: str | None, fallback: str | None = None) -> str:
+    """`target` if it is a path of this site, else `fallback` (default: the studio)."""
+    if fallback is None:
+        fallback = url_for("studio.dashboard")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    # Browsers read a backslash as "/" and drop tabs and newlines, so "/\\evil" and "/\t/evil"
+    # would leave the site.
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else fallback
 
 
 def absolute_url(endpoint: str, **values) -> str:

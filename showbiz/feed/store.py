@@ -167,6 +167,26 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def remove_temp_files(folder: Path, *, older_than: float = 60.0) -> int:
+    """Delete temp files a rebuild killed half-way left in the feed folder; return the count."""
+    # Writers hold the exclusive lock while their temp files exist, so under it none is being
+    # written; the age is a second guard, for a writer on a filesystem where flock is advisory.
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than, 0
+    with _locked(folder), os.scandir(folder) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
 @contextmanager
 def _locked(folder: Path, shared: bool = False):
     """Hold the feed folder's lock: writers alone, readers together."""

@@ -36,6 +36,10 @@ def probe(path: str | os.PathLike, *, min_side: int = 1, max_side: int = 3000,
                 raise ImageError(f"The image must be between {min_side} and {max_side} pixels "
                                  f"on each side (this one is {width}×{height}).")
             image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow refuses (or warns about) a header declaring millions of pixels at open().
+        raise ImageError(f"The image declares far more pixels than allowed; it must be between "
+                         f"{min_side} and {max_side} pixels on each side.") from None
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise ImageError("This file is not a JPEG or PNG image, or it is damaged.") from None
     if square and width != height:

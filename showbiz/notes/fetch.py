@@ -77,6 +77,9 @@ class Page:
             return self.body.decode("utf-8", "replace")
 
 
+BLOCKED = "the address is not public; only pages on the public web can be fetched"
+
+
 class FetchError(Exception):
     """A page could not be fetched; str() is a sentence for the podcast host."""
 
@@ -205,12 +208,9 @@ def _connect(host: str, port: int, allow_private: bool, deadline: float) -> sock
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         if not (_connectable(ip) and (allow_private or is_public_address(ip))):
-            shown = getattr(ip, "ipv4_mapped", None) or ip
-            if host == str(shown):
-                raise FetchError("blocked-address", f"the address {host} is not public")
-            raise FetchError(
-                "blocked-address", f"the address {host} leads to {shown}, which is not public"
-            )
+            # Neither the name nor what it resolved to: the message reaches hosts, and naming
+            # the internal address a name leads to would map the server's network for them.
+            raise FetchError("blocked-address", BLOCKED)
     for family, type_, proto, _, sockaddr in infos:
         sock = socket.socket(family, type_, proto)
         try:

@@ -11,10 +11,12 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
-from ..media.storage import media_store
+from ..media.storage import DiskFull, media_store
 from ..text import InvalidInput
 from ..timecodes import format_timecode
 from ..urls import absolute_url
+
+DISK_FULL = "The server's disk is full; nothing was saved. Tell the administrator."
 
 
 class UploadRequest(Request):
@@ -35,7 +37,19 @@ class UploadRequest(Request):
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
-        return media_store().receiving()
+        part = media_store().receiving()
+        self.__dict__.setdefault("_parts", []).append(part)
+        return part
+
+    def _load_form_data(self) -> None:
+        # A parse cut short (full disk, too large, disconnect) never hands its parts to
+        # `files`, so nothing else would close them and remove their temp files.
+        try:
+            super()._load_form_data()
+        except BaseException:
+            for part in self.__dict__.get("_parts", []):
+                part.close()
+            raise
 
 
 def register(app: Flask) -> None:
@@ -48,6 +62,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InvalidInput, _invalid_input)
+    app.register_error_handler(DiskFull, _disk_full)
     app.register_error_handler(HTTPException, _http_error)
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["when"] = format_when
@@ -81,6 +96,11 @@ def _csrf_error(error: CSRFError):
 
 def _invalid_input(error: InvalidInput):
     return render_template("error.html", code=400, title="Not accepted", message=str(error)), 400
+
+
+def _disk_full(error: DiskFull):
+    """A full disk while a form upload arrives (before any view runs): 507, nothing kept."""
+    return render_template("error.html", code=507, title="Disk full", message=DISK_FULL), 507
 
 
 def _refuse_nul() -> None:

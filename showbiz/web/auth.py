@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..db import db
 from ..models import User
+from ..urls import safe_next
 from ..users import TooManyAttempts, authenticate
 
 bp = Blueprint("auth", __name__)
@@ -118,17 +118,6 @@ def login_required(view):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
     return wrapped
-
-
-def safe_next(target: str | None) -> str:
-    """A local path to go to after sign-in; anything that could leave the site: the studio."""
-    fallback = url_for("studio.dashboard")
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return fallback
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else fallback
 
 
 @bp.route("/login", methods=["GET", "POST"])

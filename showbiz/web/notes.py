@@ -8,6 +8,7 @@ from ..db import db
 from ..models import Article, Episode, ShowNote
 from ..notes import articles, citations
 from ..text import InvalidInput
+from ..urls import safe_next
 from .auth import login_required
 from .studio import editor_page, managed_episode
 
@@ -110,7 +111,7 @@ def editable_article(article_id: int) -> Article:
 def edit_article(article_id: int):
     """Type an article's details by hand (when the page could not be fetched or read)."""
     article = editable_article(article_id)
-    back = request.values.get("back", "")
+    back = safe_next(request.values.get("back"), fallback="")
     if request.method == "GET":
         return _article_page(article, back)
     if not access.may_edit_article(g.user, article):
@@ -145,5 +146,4 @@ def refetch(article_id: int):
 
 def _back_from_article(back: str, article_id: int):
     """Back to the studio page the host came from, or to the article's editor."""
-    return redirect(back if back.startswith("/studio/") else
-                    url_for("notes.edit_article", article_id=article_id))
+    return redirect(safe_next(back, url_for("notes.edit_article", article_id=article_id)))

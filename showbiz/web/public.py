@@ -45,9 +45,7 @@ def _show_or_404(slug: str):
 def show(slug: str):
     """A show: its hosts, a way to subscribe, its latest episodes."""
     show = _show_or_404(slug)
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
-        abort(404)
+    page = listings.page_number(request.args.get("page"))
     per_page = current_app.config["PAGE_SIZE"]
     episodes, total = listings.show_page(show, page, per_page)
     if page > 1 and not episodes:
@@ -107,7 +105,7 @@ def articles():
     """Every article discussed in a published episode, newest first; by site; by words."""
     site = strip_xml_illegal(request.args.get("site", ""))[:255]  # no NUL reaches PostgreSQL
     words = strip_xml_illegal(request.args.get("q", ""))[:200]
-    page = max(1, request.args.get("page", 1, type=int))
+    page = listings.page_number(request.args.get("page"))
     listing = listings.article_list(site, words, page, current_app.config["PAGE_SIZE"])
     return render_template("public/articles.html", site=site, q=words, page=page, **listing)
 

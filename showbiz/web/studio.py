@@ -26,7 +26,7 @@ from ..media.storage import DiskFull, TooLarge
 from ..models import Episode, Show
 from ..people import ROLES
 from ..text import InvalidInput
-from . import format_duration
+from . import DISK_FULL, format_duration
 from .auth import login_required
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -92,7 +92,7 @@ def dashboard():
 def episode_list(slug: str):
     """Every episode of a show, a page at a time."""
     show = managed_show(slug)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = listings.page_number(request.args.get("page"))
     per_page = current_app.config["PAGE_SIZE"]
     episodes, total = listings.studio_episodes(show, page, per_page)
     return render_template("studio/episodes.html", show=show, episodes=episodes, page=page,
@@ -266,8 +266,7 @@ def _field_error(error: Exception, field: str) -> InvalidInput:
         limit = current_app.config["MAX_UPLOAD_MB"]
         return InvalidInput(f"The file is larger than this server accepts ({limit} MB).", field)
     if isinstance(error, DiskFull):
-        return InvalidInput("The server's disk is full; nothing was saved. "
-                            "Tell the administrator.", field)
+        return InvalidInput(DISK_FULL, field)
     return InvalidInput(str(error), field)
 
 
@@ -282,6 +281,10 @@ def edit_episode(slug: str, episode_id: int):
     except InvalidInput as error:
         return editor_page(episode, error=error, form=request.form,
                            status=getattr(error, "status", 400))
+    except DiskFull:  # the edits are committed; only the copy of the MP3 with chapters failed
+        message = ("Your edits are saved, but the chapters could not be written into the MP3: "
+                   "the server's disk is full. Tell the administrator.")
+        return editor_page(episode, error=InvalidInput(message), status=507)
     flash("Episode saved.")
     return redirect(url_for("studio.edit_episode", slug=slug, episode_id=episode.id))
 

@@ -56,7 +56,9 @@ def register(app: Flask) -> None:
     """Attach the blueprints, error pages and template helpers."""
     app.request_class = UploadRequest
     app.before_request(_refuse_nul)
-    from . import auth, media, notes, people, public, search, studio
+    from . import auth, headers, media, notes, people, public, search, studio
+
+    app.after_request(headers.add)
 
     for module in (public, studio, notes, people, auth, media, search):
         app.register_blueprint(module.bp)

@@ -40,7 +40,7 @@ def test_host_and_listener_journey(app, live_server, page_server, page):
     pages_checked["studio-upload"] = page.url
     page.get_by_label("Audio file").set_input_files(str(DATA / "chapters.mp3"))
     page.get_by_role("button", name="Upload", exact=True).click()
-    page.wait_for_function("document.getElementById('progress-bar').value === 100")
+    page.wait_for_function("() => document.getElementById('progress-bar').value === 100")
     page.get_by_role("link", name="Open the episode editor").wait_for()
     assert "Chapters" in page.locator("#upload-facts").inner_text()
     page.get_by_role("link", name="Open the episode editor").click()
@@ -71,7 +71,7 @@ def test_host_and_listener_journey(app, live_server, page_server, page):
     pages_checked["episode"] = page.url
     player_time = "document.getElementById('player').currentTime"
     page.locator(".chapters a").nth(1).click()
-    page.wait_for_function(f"Math.abs({player_time} - 5) < 1")
+    page.wait_for_function(f"() => Math.abs({player_time} - 5) < 1")
     card = page.locator(".card h3 a").first
     article_title = card.inner_text()
     card.click()

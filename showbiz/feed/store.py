@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..media.storage import remove_older
+
 LEVEL = 1  # the fastest: a full rebuild compresses the whole feed
 RUN = 64  # items per segment: small enough to redo cheaply, large enough to compress well
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0
@@ -173,18 +175,9 @@ def remove_temp_files(folder: Path, *, older_than: float = 60.0) -> int:
     # written; the age is a second guard, for a writer on a filesystem where flock is advisory.
     if not folder.is_dir():
         return 0
-    cutoff, removed = time.time() - older_than, 0
     with _locked(folder), os.scandir(folder) as entries:
-        for entry in entries:
-            if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
-                continue
-            try:
-                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-            except FileNotFoundError:
-                pass
-    return removed
+        return remove_older([e for e in entries
+                             if e.name.startswith(".") and e.name.endswith(".tmp")], older_than)
 
 
 @contextmanager

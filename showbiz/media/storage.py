@@ -233,20 +233,25 @@ class LocalStore:
     def remove_orphans(self, *, older_than: float = 3600.0) -> int:
         """Delete temp files left by a crash, if older than older_than seconds; return the count."""
         # The age limit spares uploads still running in other workers.
-        cutoff = time.time() - older_than
-        removed = 0
         try:
             entries = list(os.scandir(self.root / INCOMING))
         except FileNotFoundError:
             return 0
-        for entry in entries:
-            try:
-                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-            except FileNotFoundError:
-                pass
-        return removed
+        return remove_older(entries, older_than)
+
+
+def remove_older(entries, older_than: float) -> int:
+    """Remove the plain files among these directory entries last written over `older_than`
+    seconds ago (temp files of a killed upload or rebuild); answer how many went."""
+    cutoff, removed = time.time() - older_than, 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def media_store() -> LocalStore:
